@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "CollectionHub",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "collection-hub", targets: ["collection-hub"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibWebSockets",
+            pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev"])]
+        ),
+        .target(name: "HubCore"),
+        .target(
+            name: "HubStore",
+            dependencies: ["HubCore", "CLibPQ", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "HubEngine",
+            dependencies: ["HubCore", "HubStore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "HubServer",
+            dependencies: ["HubCore", "HubStore", "CLibWebSockets", "CLibPQ", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "collection-hub",
+            dependencies: [
+                "HubCore", "HubStore", "HubEngine", "HubServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "HubTestSupport",
+            dependencies: ["HubCore", "HubStore"],
+            path: "Tests/HubTestSupport"
+        ),
+        .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
+        .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubTestSupport"]),
+        .testTarget(name: "HubEngineTests", dependencies: ["HubEngine", "HubStore", "HubTestSupport"]),
+        .testTarget(name: "HubServerTests", dependencies: ["HubServer", "HubEngine", "HubStore", "HubTestSupport", "CLibWebSockets"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+import CLibWebSockets
+public func lwsPre() -> Int { Int(chub_lws_pre()) }

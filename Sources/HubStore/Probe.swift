@@ -1,0 +1,2 @@
+import CLibPQ
+public func libpqVersion() -> Int { Int(PQlibVersion()) }

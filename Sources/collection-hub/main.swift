@@ -1,0 +1,3 @@
+import HubStore
+import HubServer
+print(libpqVersion(), lwsPre())
