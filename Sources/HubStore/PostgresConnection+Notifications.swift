@@ -1,0 +1,74 @@
+import CLibPQ
+import Foundation
+
+/// A NOTIFY as received: channel, payload bytes and the sending backend.
+public struct PostgresNotification: Sendable {
+    public let channel: String
+    /// The payload's UTF-8 bytes, untouched, so a hub can forward slices of it.
+    public let payload: [UInt8]
+    public let senderPID: Int32
+    /// When this process took it off the socket (for lag metrics).
+    public let receivedAt: ContinuousClock.Instant
+
+    public var payloadString: String { String(decoding: payload, as: UTF8.self) }
+}
+
+extension PostgresConnection {
+    /// The channel every trigger notifies on (migration 004).
+    public static let notifyChannel = "collection_hub"
+
+    /// LISTEN on `channel`. LISTEN takes an identifier, not a parameter: the name is
+    /// restricted to [a-z0-9_] so quoting cannot be escaped.
+    public func listen(_ channel: String = PostgresConnection.notifyChannel) throws {
+        precondition(channel.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "bad channel name")
+        try query("LISTEN \"\(channel)\"")
+    }
+
+    /// The socket libpq reads from, for an event loop to watch. It changes on reconnect.
+    public var socketDescriptor: Int32 { PQsocket(conn) }
+
+    /// Reads whatever the socket has (non-blocking when the loop says it is readable).
+    /// Throws connectionLost when the server has gone away.
+    public func consumeInput() throws {
+        if PQconsumeInput(conn) == 0 {
+            isBrokenSet()
+            throw PostgresError(code: .connectionLost, message: errorMessage())
+        }
+        // Results of a statement sent asynchronously are not expected on a LISTEN-only
+        // connection, but must be drained or libpq keeps them buffered.
+        while PQisBusy(conn) == 0, let result = PQgetResult(conn) { PQclear(result) }
+    }
+
+    /// Takes every notification libpq has parsed so far.
+    public func drainNotifications() -> [PostgresNotification] {
+        var out: [PostgresNotification] = []
+        let now = ContinuousClock.now
+        while let n = PQnotifies(conn) {
+            let channel = String(cString: n.pointee.relname)
+            let length = strlen(n.pointee.extra)
+            let payload = n.pointee.extra.withMemoryRebound(to: UInt8.self, capacity: length) {
+                Array(UnsafeBufferPointer(start: $0, count: length))
+            }
+            out.append(PostgresNotification(channel: channel, payload: payload, senderPID: n.pointee.be_pid, receivedAt: now))
+            PQfreemem(n)
+        }
+        return out
+    }
+
+    /// Blocks until at least one notification arrives or `timeout` passes (poll on the
+    /// socket). For tools and tests; the hub's loop watches the socket instead.
+    public func waitForNotifications(timeout: Duration) throws -> [PostgresNotification] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            try consumeInput()
+            let ready = drainNotifications()
+            if !ready.isEmpty { return ready }
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { return [] }
+            var fds = pollfd(fd: socketDescriptor, events: Int16(POLLIN), revents: 0)
+            _ = poll(&fds, 1, Int32(max(1, remaining.seconds * 1000)))
+        }
+    }
+
+    private func isBrokenSet() { markBrokenIfNeeded() }
+}

@@ -1,2 +1,0 @@
-import CLibPQ
-public func libpqVersion() -> Int { Int(PQlibVersion()) }

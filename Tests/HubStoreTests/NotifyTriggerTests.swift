@@ -1,0 +1,105 @@
+import Foundation
+import HubStore
+import HubTestSupport
+import XCTest
+
+final class NotifyTriggerTests: XCTestCase {
+    func testItemWithOneMegabyteDataNotifiesUnder8000Bytes() throws {
+        let db = try TestDatabase.shared.migratedDatabase()
+        let listener = try PostgresConnection(conninfo: db)
+        try listener.listen()
+        let writer = try PostgresConnection(conninfo: db)
+        let runID = try Fixtures.makeRun(writer)
+        _ = try listener.waitForNotifications(timeout: .seconds(2))  // the run's own insert
+
+        let big = String(repeating: "x", count: 1_000_000)
+        let title = String(repeating: "T", count: 5000)
+        try writer.query("""
+            INSERT INTO collection_items (run_id, item_type, external_id, status, data, cost_cents)
+            VALUES ($1, 'amazon_product', 'B000BIG', 'completed', jsonb_build_object('title', $2::text, 'blob', $3::text), 5)
+            """, [runID, title, big])
+        let notes = try listener.waitForNotifications(timeout: .seconds(5))
+        let itemNote = try XCTUnwrap(notes.first { $0.payloadString.hasPrefix("{\"k\":\"items\"") })
+        XCTAssertLessThan(itemNote.payload.count, 8000)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(itemNote.payload)) as? [String: Any])
+        XCTAssertEqual(json["run"] as? String, runID.uuidString.lowercased())
+        XCTAssertEqual(json["lo"] as? Int, 1)
+        let events = try XCTUnwrap(json["ev"] as? [[String: Any]])
+        XCTAssertEqual(events.first?["external_id"] as? String, "B000BIG")
+        XCTAssertEqual((events.first?["title"] as? String)?.count, 120)
+    }
+
+    func testLargeStatementSendsOneNotificationWithoutEvents() throws {
+        let db = try TestDatabase.shared.migratedDatabase()
+        let listener = try PostgresConnection(conninfo: db)
+        try listener.listen()
+        let writer = try PostgresConnection(conninfo: db)
+        let runID = try Fixtures.makeRun(writer)
+        _ = try listener.waitForNotifications(timeout: .seconds(2))
+        try writer.query("""
+            INSERT INTO collection_items (run_id, item_type, external_id, status)
+            SELECT $1, 'amazon_product', 'P' || g, 'completed' FROM generate_series(1, 500) g
+            """, [runID])
+        let notes = try listener.waitForNotifications(timeout: .seconds(5))
+        XCTAssertEqual(notes.count, 1, "one notification per statement, not per row")
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(notes[0].payload)) as? [String: Any])
+        XCTAssertEqual(json["lo"] as? Int, 1)
+        XCTAssertEqual(json["hi"] as? Int, 500)
+        XCTAssertNil(json["ev"], "events too large for one payload are read from the table")
+        XCTAssertLessThan(notes[0].payload.count, 8000)
+    }
+
+    func testUncommittedItemsAreNotAnnounced() throws {
+        let db = try TestDatabase.shared.migratedDatabase()
+        let listener = try PostgresConnection(conninfo: db)
+        try listener.listen()
+        let writer = try PostgresConnection(conninfo: db)
+        let runID = try Fixtures.makeRun(writer)
+        _ = try listener.waitForNotifications(timeout: .seconds(2))
+        try writer.query("BEGIN")
+        try writer.query("INSERT INTO collection_items (run_id, item_type, external_id) VALUES ($1, 'amazon_product', 'X1')", [runID])
+        XCTAssertTrue(try listener.waitForNotifications(timeout: .milliseconds(300)).isEmpty)
+        try writer.query("ROLLBACK")
+        XCTAssertTrue(try listener.waitForNotifications(timeout: .milliseconds(300)).isEmpty)
+        // The rolled-back insert did not burn a sequence number.
+        try writer.query("INSERT INTO collection_items (run_id, item_type, external_id) VALUES ($1, 'amazon_product', 'X2')", [runID])
+        XCTAssertEqual(try writer.query("SELECT seq FROM collection_items WHERE external_id = 'X2'").first?.int("seq"), 1)
+    }
+
+    func testRunUpdateNotifiesButHeartbeatDoesNot() throws {
+        let db = try TestDatabase.shared.migratedDatabase()
+        let listener = try PostgresConnection(conninfo: db)
+        try listener.listen()
+        let writer = try PostgresConnection(conninfo: db)
+        let runID = try Fixtures.makeRun(writer)
+        _ = try listener.waitForNotifications(timeout: .seconds(2))
+        try writer.query("UPDATE collection_runs SET heartbeat_at = now(), lease_expires_at = now() + interval '10 s' WHERE id = $1", [runID])
+        XCTAssertTrue(try listener.waitForNotifications(timeout: .milliseconds(300)).isEmpty)
+        try writer.query("UPDATE collection_runs SET status = 'running', status_reason = NULL WHERE id = $1", [runID])
+        let notes = try listener.waitForNotifications(timeout: .seconds(2))
+        XCTAssertEqual(notes.count, 1)
+        XCTAssertTrue(notes[0].payloadString.contains("\"status_changed\":true"))
+        XCTAssertTrue(notes[0].payloadString.contains("\"status\":\"running\""))
+    }
+
+    func testCostCannotExceedCap() throws {
+        let db = try TestDatabase.shared.migratedDatabase()
+        let writer = try PostgresConnection(conninfo: db)
+        let runID = try Fixtures.makeRun(writer)
+        XCTAssertThrowsError(try writer.query("UPDATE collection_runs SET actual_cost_cents = budget_cap_cents + 1 WHERE id = $1", [runID])) {
+            XCTAssertEqual(($0 as? PostgresError)?.sqlState, "23514")
+        }
+    }
+}
+
+/// Minimal rows for trigger tests: an org, a user, a pending run.
+enum Fixtures {
+    static func makeRun(_ c: PostgresConnection) throws -> UUID {
+        let org = try c.query("INSERT INTO orgs (name, slug) VALUES ('Org', 'org-' || substr(md5(random()::text), 1, 8)) RETURNING id").first!.uuid("id")
+        let user = try c.query("INSERT INTO users (email, display_name) VALUES (md5(random()::text) || '@example.com', 'Admin') RETURNING id").first!.uuid("id")
+        return try c.query("""
+            INSERT INTO collection_runs (org_id, name, estimated_cost_cents, budget_cap_cents, category_ids, created_by)
+            VALUES ($1, 'Run', 100, 2500, $2, $3) RETURNING id
+            """, [org, ["electronics"], user]).first!.uuid("id")
+    }
+}
