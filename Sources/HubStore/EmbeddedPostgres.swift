@@ -61,7 +61,14 @@ public final class EmbeddedPostgres: @unchecked Sendable {
             try checkOwnership()
         }
         if try isRunning() {
-            logger.info("reusing the PostgreSQL server already running in \(dataDirectory.path)")
+            if let owner = recordedOwner(), kill(owner, 0) != 0 && errno == ESRCH {
+                // The collection-hub that started it was killed; stop it at our exit instead.
+                logger.notice("adopting the PostgreSQL server left running by process \(owner), which is gone")
+                startedByUs = true
+                recordOwner()
+            } else {
+                logger.info("reusing the PostgreSQL server already running in \(dataDirectory.path)")
+            }
         } else {
             try removeStalePidFile()
             logger.info("starting PostgreSQL in \(dataDirectory.path)")
@@ -70,6 +77,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
                     ["start", "-D", dataDirectory.path, "-w", "-t", "60", "-s",
                      "-l", dataDirectory.appendingPathComponent("server.log").path, "-o", options])
             startedByUs = true
+            recordOwner()
         }
         try createDatabaseIfMissing()
         return conninfo
@@ -82,15 +90,24 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         do {
             try run(binDirectory.appendingPathComponent("pg_ctl").path,
                     ["stop", "-D", dataDirectory.path, "-m", "fast", "-w", "-t", "30", "-s"])
+            try? FileManager.default.removeItem(at: ownerFile)
             logger.info("stopped PostgreSQL")
         } catch {
             logger.error("could not stop PostgreSQL: \(error)")
         }
     }
 
-    /// Takes responsibility for stopping a server that was already running (left behind by
-    /// a process that crashed).
-    public func adoptRunningServer() { startedByUs = true }
+    private var ownerFile: URL { dataDirectory.deletingLastPathComponent().appendingPathComponent("postgres.owner") }
+
+    /// Which process is responsible for stopping the server, so a successor can tell a
+    /// crashed owner (adopt) from a live one (share).
+    private func recordOwner() {
+        try? String(getpid()).write(to: ownerFile, atomically: true, encoding: .utf8)
+    }
+
+    private func recordedOwner() -> pid_t? {
+        (try? String(contentsOf: ownerFile, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
 
     /// True if a postmaster serves this data folder (pg_ctl status exit code 0).
     public func isRunning() throws -> Bool {

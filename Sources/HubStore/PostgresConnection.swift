@@ -27,6 +27,9 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(code: .connectionFailed, message: "cannot connect to PostgreSQL: \(message)")
         }
         conn = pointer
+        // Server NOTICEs ("relation already exists, skipping") are for psql users; libpq
+        // would print them on stderr.
+        PQsetNoticeProcessor(pointer, { _, _ in }, nil)
     }
 
     deinit { close() }

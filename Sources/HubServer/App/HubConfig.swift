@@ -1,0 +1,26 @@
+import Foundation
+
+/// Settings of one hub process.
+public struct HubConfig: Sendable {
+    /// Address to listen on; loopback by default.
+    public var host: String = "127.0.0.1"
+    /// Port; 0 picks a free one (tests).
+    public var port: Int = 8080
+    /// Folder served at /.
+    public var publicDirectory: URL
+    /// conninfo for the LISTEN connection (the pool is passed separately).
+    public var conninfo: String
+    /// Origins allowed to open the WebSocket; empty means the server's own origin only.
+    public var allowedOrigins: [String] = []
+    /// Largest frame a client is sent; a batch never grows past it.
+    public var maxFrameBytes: Int = 256 * 1024
+    /// Per-client outbound bound; a client past it is closed as a slow consumer.
+    public var maxQueuedBytesPerClient: Int = 4 << 20
+    /// Items sent in a subscribe snapshot (the most recent ones).
+    public var snapshotItems: Int = 50
+
+    public init(publicDirectory: URL, conninfo: String) {
+        self.publicDirectory = publicDirectory
+        self.conninfo = conninfo
+    }
+}

@@ -1,2 +1,0 @@
-import CLibWebSockets
-public func lwsPre() -> Int { Int(chub_lws_pre()) }

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import HubStore
+
+/// `collection-hub org create NAME`.
+struct OrgCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "org", abstract: "Manage organisations.",
+                                                    subcommands: [Create.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an organisation and print its id.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Display name.") var name: String
+        @Option(help: "URL-safe short name (default: from the name).") var slug: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try withCLIErrors {
+                let db = try OpenDatabase(database, migrate: true, logger: makeLogger("collection-hub"))
+                defer { db.close() }
+                let org = try OrgRepository(pool: db.pool).orgCreate(name: name, slug: slug)
+                if json { try printJSON(org) } else { print("created org \(org.slug) \(org.id.uuidString.lowercased())") }
+            }
+        }
+    }
+}
+
+/// Prints an Encodable as pretty, key-sorted JSON with ISO dates.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

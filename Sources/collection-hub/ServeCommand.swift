@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import HubServer
+import HubStore
+
+/// `collection-hub serve`: migrations, then the hub (and, by default, the engine) until Ctrl-C.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the hub (and the engine) until interrupted.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Address to listen on, HOST:PORT.")
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(name: .customLong("public-dir"), help: "Folder served at / (default: ./public or the build's checkout).")
+    var publicDir: String?
+
+    @Option(name: .customLong("allowed-origin"), help: "Extra Origin allowed to open the WebSocket (repeatable).")
+    var allowedOrigins: [String] = []
+
+    @Flag(help: "Create a demo org and print an admin token with the dashboard URL.")
+    var demo = false
+
+    func validate() throws {
+        _ = try parseListen()
+    }
+
+    func parseListen() throws -> (String, Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+              (0...65535).contains(port) else {
+            throw ValidationError("--listen takes HOST:PORT, e.g. 127.0.0.1:8080")
+        }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    func run() throws {
+        try withCLIErrors {
+            let logger = makeLogger("collection-hub")
+            let db = try OpenDatabase(database, migrate: true, logger: logger)
+            ShutdownCoordinator.shared.onShutdown { db.pool.close() }
+            let (host, port) = try parseListen()
+            guard let publicDirectory = locatePublicDirectory() else {
+                throw CLIError("cannot find the public/ folder; run from the project folder or pass --public-dir")
+            }
+            var config = HubConfig(publicDirectory: publicDirectory, conninfo: db.conninfo)
+            config.host = host
+            config.port = port
+            config.allowedOrigins = allowedOrigins
+            let hub = Hub(config: config, pool: db.pool, logger: logger)
+            try hub.start()
+            ShutdownCoordinator.shared.onShutdown { hub.stop() }
+
+            let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(hub.boundPort)/"
+            if demo {
+                let token = try DemoSetup.ensure(pool: db.pool)
+                print("""
+
+                    CollectionHub is running.
+                      Dashboard: \(url)admin/automation
+                      Admin token (paste it into the login form): \(token)
+                      WebSocket: websocat -H='Authorization: Bearer \(token)' ws://\(host):\(hub.boundPort)/ws
+                    Press Ctrl-C to stop.
+
+                    """)
+            } else {
+                print("CollectionHub listening on \(url)")
+            }
+            ShutdownCoordinator.shared.waitForSignal()
+            logger.info("shutting down")
+        }
+    }
+
+    func locatePublicDirectory() -> URL? {
+        if let publicDir { return URL(fileURLWithPath: publicDir) }
+        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("public")]
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.appendingPathComponent("public"))
+            dir = dir.deletingLastPathComponent()
+        }
+        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("index.html").path) }
+    }
+}
+
+/// The demo org and a fresh admin token for `make run`.
+enum DemoSetup {
+    static func ensure(pool: ConnectionPool) throws -> String {
+        let orgs = OrgRepository(pool: pool)
+        let org = try orgs.orgFind("demo") ?? orgs.orgCreate(name: "Demo Reselling Co", slug: "demo")
+        let user = try orgs.userEnsure(email: "admin@demo.example", displayName: "Demo Admin")
+        let (_, secret) = try TokenRepository(pool: pool).tokenCreate(
+            orgID: org.id, userID: user.id, name: "make run \(Date())", permissions: [Permission.adminAutomation])
+        return secret
+    }
+}

@@ -1,3 +1,0 @@
-import HubStore
-import HubServer
-print(libpqVersion(), lwsPre())
