@@ -8,35 +8,97 @@ public final class Hub: @unchecked Sendable {
     public let config: HubConfig
     let pool: ConnectionPool
     let logger: Logger
+    let fanOut: FanOut
+    let authenticator: Authenticator
+    let protocolHandler: WebSocketProtocol
     let router: HTTPRouter
     private var loop: HubLoop?
+    private var listener: NotificationListener?
 
-    public init(config: HubConfig, pool: ConnectionPool, logger: Logger = Logger(label: "collection-hub.hub")) {
+    /// `api` answers the REST routes under /api/v1; nil serves only static files and health.
+    public init(config: HubConfig, pool: ConnectionPool, api: (any RESTHandler)? = nil,
+                logger: Logger = Logger(label: "collection-hub.hub")) {
         self.config = config
         self.pool = pool
         self.logger = logger
-        self.router = HTTPRouter(config: config, pool: pool, logger: logger)
+        self.fanOut = FanOut(config: config, pool: pool, logger: logger)
+        self.authenticator = Authenticator(pool: pool)
+        self.protocolHandler = WebSocketProtocol(fanOut: fanOut, authenticator: authenticator, config: config, logger: logger)
+        self.router = HTTPRouter(config: config, pool: pool, authenticator: authenticator, api: api, logger: logger)
     }
 
     /// The port actually bound (useful with port 0).
     public var boundPort: Int { loop?.boundPort ?? config.port }
 
-    /// Opens the listening socket and starts the service thread. Throws a one-sentence error
-    /// when the port is taken.
+    /// Opens the listening socket, starts the service thread and the LISTEN connection.
+    /// Throws a one-sentence error when the port is taken.
     public func start() throws {
         var loopConfig = HubLoopConfig()
         loopConfig.host = config.host
         loopConfig.port = config.port
         loopConfig.maxFrameBytes = config.maxFrameBytes
-        let loop = try HubLoop(config: loopConfig, http: router, websocket: router.websocket)
+        // The fan-out closes slow clients itself (4008) well before this backstop.
+        loopConfig.maxQueuedBytesPerSession = config.maxQueuedBytesPerClient * 2
+        let loop = try HubLoop(config: loopConfig, http: router, websocket: protocolHandler)
+        fanOut.loop = loop
+        router.attach(loop: loop, fanOut: fanOut)
         try loop.start()
         self.loop = loop
-        router.attach(loop: loop)
+        let listener = NotificationListener(
+            conninfo: config.conninfo, loop: loop, logger: logger,
+            onNotifications: { [fanOut] notes in fanOut.handle(notes) },
+            onStateChange: { [fanOut] connected, reconnect in
+                fanOut.metrics.listenConnected = connected
+                if reconnect {
+                    fanOut.metrics.listenReconnects += 1
+                    fanOut.resync()
+                }
+            })
+        self.listener = listener
+        loop.post { listener.start() }
     }
 
-    /// Stops the loop; idempotent.
+    /// Stops LISTEN and the loop; idempotent.
     public func stop() {
+        if let loop, let listener {
+            let done = DispatchSemaphore(value: 0)
+            loop.post {
+                listener.stop()
+                done.signal()
+            }
+            _ = done.wait(timeout: .now() + 2)
+        }
+        listener = nil
         loop?.stop()
         loop = nil
+    }
+
+    /// Runs `body` on the loop and waits for its answer (tests, health, metrics).
+    func onLoop<T: Sendable>(timeout: Duration = .seconds(2), _ body: @escaping @Sendable (FanOut) -> T) -> T? {
+        guard let loop else { return nil }
+        let box = ResultSlot<T>()
+        let fanOut = UncheckedBox(self.fanOut)
+        loop.post { box.set(body(fanOut.value)) }
+        return box.wait(timeout: timeout)
+    }
+
+    /// The backend pid of the LISTEN connection, for fault-injection tests.
+    public func listenBackendPID() -> Int32? {
+        guard let listener else { return nil }
+        let l = UncheckedBox(listener)
+        return onLoop { _ in l.value.backendPID } ?? nil
+    }
+}
+
+/// A value handed from the loop to a waiting thread, with a timeout on the wait.
+final class ResultSlot<T: Sendable>: @unchecked Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private var value: T?
+    func set(_ v: T) {
+        value = v
+        semaphore.signal()
+    }
+    func wait(timeout: Duration) -> T? {
+        semaphore.wait(timeout: .now() + timeout.seconds) == .success ? value : nil
     }
 }

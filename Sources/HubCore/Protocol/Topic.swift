@@ -1,0 +1,22 @@
+import Foundation
+
+/// What a WebSocket client subscribes to: its org (run status changes and the running
+/// count for the nav badge) or one run (items, sellers, progress, budget warnings).
+public enum Topic: Hashable, Sendable, CustomStringConvertible {
+    case org
+    case run(UUID)
+
+    /// "org" or "run:<uuid>".
+    public init?(_ text: String) {
+        if text == "org" { self = .org; return }
+        guard text.hasPrefix("run:"), let id = UUID(uuidString: String(text.dropFirst(4))) else { return nil }
+        self = .run(id)
+    }
+
+    public var description: String {
+        switch self {
+        case .org: return "org"
+        case .run(let id): return "run:" + id.uuidString.lowercased()
+        }
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import HubCore
+import HubStore
+import Logging
+
+/// Turns NOTIFY payloads into frames for subscribed clients. Loop thread only, except the
+/// table reads, which run on `db` and come back through `loop.post`.
+///
+/// Each drain of the LISTEN socket collects, per run, the new events into one wave; the
+/// wave's frame is built once and the same bytes are queued to every client whose cursor
+/// is right before it. A client replaying (`since`) or a topic that missed
+/// notifications (LISTEN dropped) reads the gap from the table first: NOTIFY is only a
+/// wake-up, the tables are the truth.
+final class FanOut: @unchecked Sendable {
+    let config: HubConfig
+    let pool: ConnectionPool
+    let logger: Logger
+    let db = DispatchQueue(label: "collection-hub.fanout-db", attributes: .concurrent)
+    weak var loop: HubLoop?
+    var metrics = HubMetrics()
+    var runTopics: [String: RunTopic] = [:]
+    var orgTopics: [String: OrgTopic] = [:]
+    private var dirtyRuns: [RunTopic] = []
+    private var dirtyOrgs: [OrgTopic] = []
+
+    /// Items per table read (replay page, backfill page).
+    let pageSize = 500
+    let maxSubscriptionsPerClient = 100
+
+    init(config: HubConfig, pool: ConnectionPool, logger: Logger) {
+        self.config = config
+        self.pool = pool
+        self.logger = logger
+    }
+
+    // MARK: - Notifications (loop thread)
+
+    /// Routes one drain's notifications, then sends what they produced.
+    func handle(_ notifications: [PostgresNotification]) {
+        metrics.notificationsReceived += notifications.count
+        if let last = notifications.last { metrics.lastNotificationAt = last.receivedAt }
+        for note in notifications {
+            guard let payload = NotificationPayload.parse(note.payload) else {
+                logger.warning("ignoring a notification that is not ours: \(note.payloadString.prefix(80))")
+                continue
+            }
+            route(payload, note.payload)
+        }
+        flush(receivedAt: notifications.first?.receivedAt)
+    }
+
+    private func route(_ p: NotificationPayload, _ bytes: [UInt8]) {
+        switch p.kind {
+        case .items:
+            metrics.eventsReceived += Int(p.hi - p.lo + 1)
+            if let topic = runTopics[p.run] { items(p, bytes, topic) }
+        case .run:
+            metrics.eventsReceived += 1
+            guard let range = p.events else { return }
+            let event = Array(bytes[range])
+            if let topic = runTopics[p.run] {
+                topic.pendingRun = event
+                markDirty(topic)
+            }
+            if let org = orgTopics[p.org] {
+                org.pendingRuns[p.run] = event
+                markDirty(org)
+                if p.statusChanged { recountBadge(org) }
+            }
+        case .budgetWarning:
+            metrics.eventsReceived += 1
+            guard let range = p.events else { return }
+            let event = Array(bytes[range])
+            if let topic = runTopics[p.run] {
+                topic.pendingWarnings.append(event)
+                markDirty(topic)
+            }
+            if let org = orgTopics[p.org] {
+                org.pendingWarnings.append(event)
+                markDirty(org)
+            }
+        case .sellers:
+            break
+        }
+    }
+
+    /// Appends a notification's items to the topic's wave, or reads the gap from the table.
+    func items(_ p: NotificationPayload, _ bytes: [UInt8], _ topic: RunTopic) {
+        guard let last = topic.lastSeq, !topic.backfilling else {
+            topic.queued.append((p, bytes))
+            return
+        }
+        if p.hi <= last { return }
+        if p.lo == last + 1, let range = p.events {
+            topic.wave.append(items: bytes[range], lo: p.lo, hi: p.hi)
+            topic.lastSeq = p.hi
+            markDirty(topic)
+        } else {
+            // A gap (missed notifications) or a statement too large to inline.
+            topic.queued.append((p, bytes))
+            backfill(topic)
+        }
+    }
+
+    /// Reads items after the topic's last sequence number into its wave, then replays
+    /// the notifications that arrived meanwhile.
+    func backfill(_ topic: RunTopic, refreshRun: Bool = false) {
+        guard let last = topic.lastSeq, !topic.backfilling else { return }
+        topic.backfilling = true
+        metrics.backfills += 1
+        let runID = topic.runID, limit = pageSize
+        db.async { [weak self, pool] in
+            let result = Result {
+                try pool.withConnection { c in
+                    (try FanOutQueries.items(c, run: runID, afterSeq: last, limit: limit),
+                     refreshRun ? try FanOutQueries.runEvent(c, run: runID) : nil)
+                }
+            }
+            self?.loop?.post { [weak self] in self?.backfilled(topic, result) }
+        }
+    }
+
+    private func backfilled(_ topic: RunTopic, _ result: Result<((events: [[UInt8]], lo: Int64, hi: Int64), [UInt8]?), Error>) {
+        topic.backfilling = false
+        guard runTopics[topic.key] === topic else { return }
+        switch result {
+        case .failure(let error):
+            logger.warning("backfill of run \(topic.key) failed, retrying: \(error)")
+            topic.backfilling = true
+            _ = loop?.schedule(after: .milliseconds(500)) { [weak self] in
+                topic.backfilling = false
+                self?.backfill(topic)
+            }
+            return
+        case .success(let (page, runEvent)):
+            if !page.events.isEmpty {
+                topic.wave.append(items: page.events.joinedWithCommas()[...], lo: page.lo, hi: page.hi)
+                topic.lastSeq = page.hi
+                markDirty(topic)
+            }
+            if let runEvent {
+                topic.pendingRun = runEvent
+                markDirty(topic)
+            }
+            if page.events.count == pageSize {
+                flush(receivedAt: nil)
+                backfill(topic)
+                return
+            }
+        }
+        let queued = topic.queued
+        topic.queued = []
+        for (p, bytes) in queued { items(p, bytes, topic) }
+        flush(receivedAt: nil)
+    }
+
+    // MARK: - Sending (loop thread)
+
+    func markDirty(_ topic: RunTopic) {
+        if !topic.dirty {
+            topic.dirty = true
+            dirtyRuns.append(topic)
+        }
+    }
+
+    func markDirty(_ topic: OrgTopic) {
+        if !topic.dirty {
+            topic.dirty = true
+            dirtyOrgs.append(topic)
+        }
+    }
+
+    /// Builds each dirty topic's frame once and queues it to its subscribers.
+    func flush(receivedAt: ContinuousClock.Instant?) {
+        let runs = dirtyRuns
+        dirtyRuns.removeAll(keepingCapacity: true)
+        for topic in runs {
+            topic.dirty = false
+            var wave = topic.wave
+            topic.wave = EventWave()
+            wave.extras = topic.pendingWarnings + (topic.pendingRun.map { [$0] } ?? [])
+            topic.pendingWarnings = []
+            topic.pendingRun = nil
+            if !wave.isEmpty { deliver(wave, to: topic) }
+        }
+        let orgs = dirtyOrgs
+        dirtyOrgs.removeAll(keepingCapacity: true)
+        for topic in orgs {
+            topic.dirty = false
+            var events = Array(topic.pendingRuns.values) + topic.pendingWarnings
+            if let badge = topic.pendingBadge { events.append(badge) }
+            topic.pendingRuns = [:]
+            topic.pendingWarnings = []
+            topic.pendingBadge = nil
+            guard !events.isEmpty else { continue }
+            var frame: [UInt8] = [UInt8(ascii: "[")]
+            frame += events.joinedWithCommas()
+            frame.append(UInt8(ascii: "]"))
+            let shared = SharedFrame(bytes: frame, mergeableJSONArray: true)
+            for client in topic.subscribers.values { send(shared, to: client, events: events.count) }
+        }
+        if let receivedAt { metrics.observeLag((ContinuousClock.now - receivedAt).seconds * 1000) }
+    }
+
+    private func deliver(_ wave: EventWave, to topic: RunTopic) {
+        var shared: SharedFrame?
+        let eventCount = (wave.hasItems ? Int(wave.hi - wave.lo + 1) : 0) + wave.extras.count
+        for client in topic.subscribers.values {
+            guard let sub = client.runs[topic.key] else { continue }
+            if !sub.live {
+                sub.buffered.append(wave)
+                sub.bufferedBytes += wave.items.count
+                if sub.bufferedBytes > config.maxQueuedBytesPerClient { closeSlow(client) }
+                continue
+            }
+            if !wave.hasItems || sub.cursor + 1 == wave.lo {
+                // The fast path: the same bytes for every client at the same position.
+                if shared == nil { shared = SharedFrame(bytes: wave.frame(), mergeableJSONArray: true) }
+                send(shared!, to: client, events: eventCount)
+                if wave.hasItems { sub.cursor = wave.hi }
+            } else if sub.cursor >= wave.lo {
+                if let frame = wave.frame(after: sub.cursor) {
+                    send(SharedFrame(bytes: frame, mergeableJSONArray: true), to: client, events: Int(max(0, wave.hi - sub.cursor)))
+                }
+                sub.cursor = max(sub.cursor, wave.hi)
+            } else {
+                // This client is behind the wave: read its gap first.
+                sub.live = false
+                sub.buffered = [wave]
+                sub.bufferedBytes = wave.items.count
+                replay(client, topic.runID, topic.key)
+            }
+        }
+    }
+
+    /// Queues `frame` unless the client is over its bound, which closes it (4008).
+    func send(_ frame: SharedFrame, to client: ClientState, events: Int) {
+        let session = client.session
+        guard session.isOpen else { return }
+        if session.queuedBytes + frame.count > config.maxQueuedBytesPerClient {
+            closeSlow(client)
+            return
+        }
+        session.send(frame)
+        metrics.framesSent += 1
+        metrics.eventsSent += events
+        metrics.bytesQueued += frame.count
+    }
+
+    func closeSlow(_ client: ClientState) {
+        guard client.session.isOpen else { return }
+        metrics.slowClientsClosed += 1
+        logger.notice("closing slow client \(client.session.id) with \(client.session.queuedBytes) bytes queued")
+        client.session.close(code: CloseCodes.slowConsumer, reason: "slow consumer: resume with since")
+    }
+
+    func sendControl(_ text: String, to client: ClientState) {
+        guard client.session.isOpen else { return }
+        client.session.sendText(text)
+        metrics.framesSent += 1
+    }
+}
+
+/// WebSocket close codes the hub uses (docs/PROTOCOL.md).
+enum CloseCodes {
+    static let slowConsumer: UInt16 = 4008
+    static let policyViolation: UInt16 = 1008
+    static let unauthorized: UInt16 = 4401
+}

@@ -1,0 +1,131 @@
+import Foundation
+import HubCore
+import HubStore
+import Logging
+
+/// The LISTEN connection, inside the loop: a dup of its socket is adopted as a raw file
+/// descriptor, so notifications are read when the loop sees it readable (no thread, no
+/// polling timer). When the connection dies it is rebuilt with backoff and `onReconnected`
+/// lets the fan-out read what it missed.
+final class NotificationListener: @unchecked Sendable {
+    private let conninfo: String
+    private let logger: Logger
+    private weak var loop: HubLoop?
+    private let onNotifications: ([PostgresNotification]) -> Void
+    private let onStateChange: (_ connected: Bool, _ reconnect: Bool) -> Void
+    // Loop thread only.
+    private var connection: PostgresConnection?
+    /// Owns the dup of the libpq socket once adopted (the loop closes it).
+    private var adopted: AdoptedDescriptor?
+    private var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5), jitter: 0.2)
+    private var everConnected = false
+    private var stopped = false
+    private var rng = SystemRandomNumberGenerator()
+
+    init(conninfo: String, loop: HubLoop, logger: Logger,
+         onNotifications: @escaping ([PostgresNotification]) -> Void,
+         onStateChange: @escaping (_ connected: Bool, _ reconnect: Bool) -> Void) {
+        self.conninfo = conninfo
+        self.loop = loop
+        self.logger = logger
+        self.onNotifications = onNotifications
+        self.onStateChange = onStateChange
+    }
+
+    /// The backend pid of the LISTEN connection (tests terminate it). Loop thread.
+    var backendPID: Int32? { connection?.backendPID }
+
+    /// Connects on a worker thread (connect and LISTEN block), then adopts on the loop.
+    func start() {
+        let conninfo = self.conninfo
+        DispatchQueue.global().async { [weak self] in
+            let result = Result { () -> PostgresConnection in
+                let c = try PostgresConnection(conninfo: conninfo)
+                try c.listen()
+                return c
+            }
+            let box = UncheckedBox(result)
+            self?.loop?.post { [weak self] in self?.connected(box.value) }
+        }
+    }
+
+    /// Loop thread.
+    func stop() {
+        stopped = true
+        teardown()
+    }
+
+    private func connected(_ result: Result<PostgresConnection, Error>) {
+        guard !stopped, let loop else {
+            if case .success(let c) = result { c.close() }
+            return
+        }
+        switch result {
+        case .failure(let error):
+            logger.warning("LISTEN connection failed: \(error)")
+            scheduleReconnect()
+        case .success(let c):
+            let fd = dup(c.socketDescriptor)
+            do {
+                adopted = try loop.adoptReadable(fd: fd, onReadable: { [weak self] in self?.readable() },
+                                                 onClosed: { [weak self] in self?.lost("socket closed") })
+                connection = c
+                backoff.reset()
+                let reconnect = everConnected
+                everConnected = true
+                logger.info(reconnect ? "LISTEN connection re-established" : "listening on \(PostgresConnection.notifyChannel)")
+                onStateChange(true, reconnect)
+                // Anything already buffered by libpq would not make the socket readable again.
+                readable()
+            } catch {
+                close(fd)
+                c.close()
+                logger.warning("cannot adopt the LISTEN socket: \(error)")
+                scheduleReconnect()
+            }
+        }
+    }
+
+    /// Loop thread: drain libpq after every read.
+    private func readable() {
+        guard let connection else { return }
+        do {
+            try connection.consumeInput()
+        } catch {
+            lost("\(error)")
+            return
+        }
+        let notes = connection.drainNotifications()
+        if !notes.isEmpty { onNotifications(notes) }
+    }
+
+    private func lost(_ why: String) {
+        guard connection != nil, !stopped else { return }
+        logger.warning("LISTEN connection lost: \(why)")
+        teardown()
+        onStateChange(false, false)
+        scheduleReconnect()
+    }
+
+    private func teardown() {
+        adopted?.close()
+        adopted = nil
+        connection?.close()
+        connection = nil
+    }
+
+    private func scheduleReconnect() {
+        guard !stopped else { return }
+        let delay = backoff.next(random: &rng)
+        _ = loop?.schedule(after: delay) { [weak self] in
+            guard let self, !self.stopped, self.connection == nil else { return }
+            self.start()
+        }
+    }
+}
+
+/// Carries a non-Sendable value across the hand-off to the loop, which is its only user.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

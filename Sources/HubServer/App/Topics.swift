@@ -1,0 +1,80 @@
+import Foundation
+import HubCore
+import HubStore
+
+// The classes below are confined to the loop thread; they are marked Sendable only so the
+// database queue's completions can carry them back to the loop through `loop.post`.
+
+/// One WebSocket client (exists from upgrade to close; loop thread only).
+final class ClientState: @unchecked Sendable {
+    let session: WebSocketSession
+    let principal: Principal
+    var orgSubscribed = false
+    /// Run subscriptions by run key (lowercase uuid).
+    var runs: [String: RunSubscription] = [:]
+    /// Messages received in the current one-second window (flood control).
+    var windowStart = ContinuousClock.now
+    var windowMessages = 0
+
+    init(session: WebSocketSession, principal: Principal) {
+        self.session = session
+        self.principal = principal
+    }
+
+    var subscriptionCount: Int { runs.count + (orgSubscribed ? 1 : 0) }
+}
+
+/// A client's place in one run's event stream (exists while subscribed).
+final class RunSubscription: @unchecked Sendable {
+    /// The last item sequence number this client has been sent.
+    var cursor: Int64
+    /// False while its snapshot or `since` replay is still being read from the table;
+    /// live waves wait in `buffered` meanwhile so nothing is lost or sent twice.
+    var live = false
+    var buffered: [EventWave] = []
+    var bufferedBytes = 0
+
+    init(cursor: Int64) { self.cursor = cursor }
+}
+
+/// One run's fan-out state (exists while it has subscribers).
+final class RunTopic: @unchecked Sendable {
+    let key: String
+    let runID: UUID
+    var subscribers: [ObjectIdentifier: ClientState] = [:]
+    /// Highest sequence number the hub has seen contiguously; nil until the first
+    /// subscriber's query says where the table stands.
+    var lastSeq: Int64?
+    /// A read of missed items from the table is in flight; notifications wait in `queued`.
+    var backfilling = false
+    var queued: [(NotificationPayload, [UInt8])] = []
+    var wave = EventWave()
+    /// Latest run event of this drain (coalesced: latest wins).
+    var pendingRun: [UInt8]?
+    var pendingWarnings: [[UInt8]] = []
+    var dirty = false
+
+    init(key: String, runID: UUID) {
+        self.key = key
+        self.runID = runID
+    }
+}
+
+/// One org's fan-out state for the nav badge and run list (exists while subscribed).
+final class OrgTopic: @unchecked Sendable {
+    let key: String
+    let orgID: UUID
+    var subscribers: [ObjectIdentifier: ClientState] = [:]
+    /// Latest run event per run in this drain (coalesced).
+    var pendingRuns: [String: [UInt8]] = [:]
+    var pendingWarnings: [[UInt8]] = []
+    var pendingBadge: [UInt8]?
+    var recountInFlight = false
+    var recountAgain = false
+    var dirty = false
+
+    init(key: String, orgID: UUID) {
+        self.key = key
+        self.orgID = orgID
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import HubCore
+import HubStore
+import Logging
+
+/// The collection-hub.v1 protocol over the transport: authenticates the upgrade (401
+/// before upgrading), checks Origin, parses client messages and hands subscriptions to
+/// the fan-out. Loop thread.
+final class WebSocketProtocol: WebSocketHandler {
+    let fanOut: FanOut
+    let authenticator: Authenticator
+    let config: HubConfig
+    let logger: Logger
+    /// Messages a client may send per second before it is closed (subscribe floods).
+    let maxMessagesPerSecond = 50
+
+    init(fanOut: FanOut, authenticator: Authenticator, config: HubConfig, logger: Logger) {
+        self.fanOut = fanOut
+        self.authenticator = authenticator
+        self.config = config
+        self.logger = logger
+    }
+
+    func shouldAccept(_ request: UpgradeRequest) -> UpgradeDecision {
+        if let origin = request.header("origin"), !originAllowed(origin, host: request.header("host")) {
+            return .rejectJSON(status: 403, code: "origin_not_allowed", message: "origin \(origin.prefix(100)) may not open the WebSocket")
+        }
+        guard let secret = Authenticator.secret(authorization: request.header("authorization"), cookie: request.header("cookie")) else {
+            return .rejectJSON(status: 401, code: "unauthorized", message: "send Authorization: Bearer <token> or log in first")
+        }
+        let principal: Principal?
+        do {
+            principal = try authenticator.principal(for: secret)
+        } catch {
+            logger.warning("upgrade authentication failed: \(error)")
+            return .rejectJSON(status: 503, code: "unavailable", message: "the database is not reachable; retry")
+        }
+        guard let principal else {
+            return .rejectJSON(status: 401, code: "unauthorized", message: "the token is unknown or revoked")
+        }
+        guard principal.has(Permission.adminAutomation) || principal.has(Permission.collectionView) else {
+            return .rejectJSON(status: 403, code: "forbidden", message: "the token has no collection permission")
+        }
+        return .accept(userInfo: PrincipalBox(principal))
+    }
+
+    /// The server's own origin (from Host) is always allowed, plus the configured ones.
+    func originAllowed(_ origin: String, host: String?) -> Bool {
+        if config.allowedOrigins.contains(origin) { return true }
+        guard let host else { return false }
+        return origin == "http://\(host)" || origin == "https://\(host)"
+    }
+
+    func didOpen(_ session: WebSocketSession) {
+        guard let box = session.userInfo as? PrincipalBox else {
+            session.close(code: CloseCodes.unauthorized, reason: "unauthorized")
+            return
+        }
+        // The captured credentials are no longer needed: keep per-connection memory small.
+        session.forgetCapturedHeaders()
+        let client = ClientState(session: session, principal: box.principal)
+        session.userInfo = client
+        fanOut.metrics.connectionsOpened += 1
+        fanOut.metrics.connectionsOpen += 1
+        let hello = "{\"type\":\"hello\",\"protocol\":\"collection-hub.v1\",\"org\":\"\(box.principal.orgID.uuidString.lowercased())\",\"max_frame_bytes\":\(config.maxFrameBytes),\"permissions\":[\(box.principal.permissions.sorted().map(JSONText.quote).joined(separator: ","))]}"
+        fanOut.sendControl(hello, to: client)
+    }
+
+    func didReceive(_ session: WebSocketSession, text: UnsafeRawBufferPointer) {
+        guard let client = session.userInfo as? ClientState else { return }
+        let now = ContinuousClock.now
+        if now - client.windowStart > .seconds(1) {
+            client.windowStart = now
+            client.windowMessages = 0
+        }
+        client.windowMessages += 1
+        if client.windowMessages > maxMessagesPerSecond {
+            fanOut.sendControl(JSONText.error(ProtocolError(.rateLimited, "more than \(maxMessagesPerSecond) messages a second")), to: client)
+            session.close(code: CloseCodes.policyViolation, reason: "message flood")
+            return
+        }
+        let message: ClientMessage
+        do {
+            message = try ClientMessage.parse(text)
+        } catch {
+            fanOut.sendControl(JSONText.error(error), to: client)
+            return
+        }
+        switch message {
+        case .subscribe(let topic, let since):
+            fanOut.subscribe(client, topic, since: since)
+        case .unsubscribe(let topic):
+            fanOut.unsubscribe(client, topic)
+        case .ping(let id):
+            fanOut.sendControl("{\"type\":\"pong\"\(id.map { ",\"id\":" + JSONText.quote($0) } ?? "")}", to: client)
+        }
+    }
+
+    func didClose(_ session: WebSocketSession) {
+        guard let client = session.userInfo as? ClientState else { return }
+        fanOut.metrics.connectionsOpen -= 1
+        fanOut.clientClosed(client)
+        session.userInfo = nil
+    }
+}
+
+/// A principal attached to a session between the upgrade decision and `didOpen`.
+final class PrincipalBox {
+    let principal: Principal
+    init(_ principal: Principal) { self.principal = principal }
+}

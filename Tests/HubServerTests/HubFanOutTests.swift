@@ -1,0 +1,154 @@
+import Foundation
+import HubServer
+import HubStore
+import HubTestSupport
+import XCTest
+
+final class HubFanOutTests: XCTestCase {
+    func testUpgradeNeedsValidCredentialsAndOrigin() throws {
+        let h = try HubHarness()
+        XCTAssertThrowsError(try h.connect()) { XCTAssertEqual(($0 as? WebSocketClientError)?.httpStatus, 401) }
+        XCTAssertThrowsError(try h.connect(token: "chub_nope")) { XCTAssertEqual(($0 as? WebSocketClientError)?.httpStatus, 401) }
+        XCTAssertThrowsError(try h.connect(token: h.tokenA, headers: [("Origin", "http://evil.example")])) {
+            XCTAssertEqual(($0 as? WebSocketClientError)?.httpStatus, 403)
+        }
+        let client = try h.connect(token: h.tokenA)
+        let c = EventCollector(client)
+        XCTAssertTrue(c.read { !$0.messages(ofType: "hello").isEmpty })
+    }
+
+    func testLiveItemsArriveOnceAndInOrder() throws {
+        let h = try HubHarness()
+        let run = try h.makeRun()
+        let c = EventCollector(try h.connect(token: h.tokenA))
+        c.client.send("{\"type\":\"subscribe\",\"topic\":\"run:\(run.uuidString.lowercased())\"}")
+        XCTAssertTrue(c.read { !$0.messages(ofType: "snapshot").isEmpty })
+        try h.commitItems(run: run, count: 300, perTransaction: 7)
+        XCTAssertTrue(c.read { $0.itemSeqs.count >= 300 }, "got \(c.itemSeqs.count)")
+        XCTAssertEqual(c.itemSeqs, Array(1...300))
+    }
+
+    func testSinceReplaysExactlyTheRestThenGoesLive() throws {
+        let h = try HubHarness()
+        let run = try h.makeRun()
+        try h.commitItems(run: run, count: 1200, perTransaction: 100)
+        let c = EventCollector(try h.connect(token: h.tokenA))
+        c.client.send("{\"type\":\"subscribe\",\"topic\":\"run:\(run.uuidString.lowercased())\",\"since\":50}")
+        // Items committed while the replay is being read must not be lost or doubled.
+        try h.commitItems(run: run, count: 40, perTransaction: 1, prefix: "L")
+        XCTAssertTrue(c.read { $0.itemSeqs.count >= 1190 }, "got \(c.itemSeqs.count)")
+        XCTAssertEqual(c.itemSeqs, Array(51...1240))
+    }
+
+    func testStatementTooLargeForPayloadIsReadFromTable() throws {
+        let h = try HubHarness()
+        let run = try h.makeRun()
+        let c = EventCollector(try h.connect(token: h.tokenA))
+        c.client.send("{\"type\":\"subscribe\",\"topic\":\"run:\(run.uuidString.lowercased())\"}")
+        XCTAssertTrue(c.read { !$0.messages(ofType: "snapshot").isEmpty })
+        try h.commitItems(run: run, count: 700, perTransaction: 700)
+        XCTAssertTrue(c.read { $0.itemSeqs.count >= 700 })
+        XCTAssertEqual(c.itemSeqs, Array(1...700))
+    }
+
+    func testDroppedListenConnectionLosesNothing() throws {
+        let h = try HubHarness()
+        let run = try h.makeRun()
+        let c = EventCollector(try h.connect(token: h.tokenA))
+        c.client.send("{\"type\":\"subscribe\",\"topic\":\"run:\(run.uuidString.lowercased())\"}")
+        XCTAssertTrue(c.read { !$0.messages(ofType: "snapshot").isEmpty })
+        for round in 0..<3 {
+            try h.commitItems(run: run, count: 10, prefix: "A\(round)-")
+            let pid = try XCTUnwrap(h.hub.listenBackendPID())
+            try h.pool.query("SELECT pg_terminate_backend($1)", [Int(pid)])
+            // Committed while the hub has no LISTEN connection: only a backfill finds these.
+            try h.commitItems(run: run, count: 10, prefix: "B\(round)-")
+            XCTAssertTrue(waitUntil { (h.hub.listenBackendPID() ?? pid) != pid }, "LISTEN did not reconnect")
+        }
+        try h.commitItems(run: run, count: 5, prefix: "C")
+        XCTAssertTrue(c.read { $0.itemSeqs.count >= 65 }, "got \(c.itemSeqs.count)")
+        XCTAssertEqual(c.itemSeqs, Array(1...65))
+    }
+
+    func testOtherOrgsRunIsNotFoundAndSilent() throws {
+        let h = try HubHarness()
+        let runA = try h.makeRun(org: h.orgA)
+        let b = EventCollector(try h.connect(token: h.tokenB))
+        b.client.send("{\"type\":\"subscribe\",\"topic\":\"run:\(runA.uuidString.lowercased())\"}")
+        XCTAssertTrue(b.read { !$0.messages(ofType: "error").isEmpty })
+        XCTAssertEqual(b.messages(ofType: "error").first?["code"] as? String, "not_found")
+        b.client.send("{\"type\":\"subscribe\",\"topic\":\"org\"}")
+        XCTAssertTrue(b.read { !$0.messages(ofType: "snapshot").isEmpty })
+        XCTAssertEqual((b.messages(ofType: "snapshot").first?["runs"] as? [Any])?.count, 0)
+        try h.commitItems(run: runA, count: 5)
+        try h.pool.query("UPDATE collection_runs SET status = 'running' WHERE id = $1", [runA])
+        b.read(timeout: 1) { _ in false }
+        XCTAssertTrue(b.itemSeqs.isEmpty)
+        XCTAssertTrue(b.messages(ofType: "run").isEmpty, "org B saw org A's run")
+    }
+
+    func testViewerMaySeeBadgeButNotRuns() throws {
+        let h = try HubHarness()
+        let run = try h.makeRun()
+        let v = EventCollector(try h.connect(token: h.viewerA))
+        v.client.send("{\"type\":\"subscribe\",\"topic\":\"run:\(run.uuidString.lowercased())\"}")
+        XCTAssertTrue(v.read { !$0.messages(ofType: "error").isEmpty })
+        XCTAssertEqual(v.messages(ofType: "error").first?["code"] as? String, "forbidden")
+        v.client.send("{\"type\":\"subscribe\",\"topic\":\"org\"}")
+        XCTAssertTrue(v.read { !$0.messages(ofType: "snapshot").isEmpty })
+        try h.pool.query("UPDATE collection_runs SET status = 'running', started_at = now() WHERE id = $1", [run])
+        XCTAssertTrue(v.read { c in c.messages(ofType: "badge").contains { ($0["running"] as? Int) == 1 } })
+        try h.pool.query("UPDATE collection_runs SET status = 'completed', completed_at = now() WHERE id = $1", [run])
+        XCTAssertTrue(v.read { c in c.messages(ofType: "badge").last.map { ($0["running"] as? Int) == 0 } ?? false })
+    }
+
+    func testBadMessagesGetErrorFramesAndConnectionSurvives() throws {
+        let h = try HubHarness()
+        let c = EventCollector(try h.connect(token: h.tokenA))
+        for bad in ["{not json", "[1,2]", "{\"type\":\"dance\"}", "{\"type\":\"subscribe\",\"topic\":\"run:nope\"}",
+                    "{\"type\":\"subscribe\",\"topic\":\"run:\(UUID().uuidString)\",\"since\":-3}"] {
+            c.client.send(bad)
+        }
+        XCTAssertTrue(c.read { $0.messages(ofType: "error").count >= 5 })
+        XCTAssertEqual(c.messages(ofType: "error").compactMap { $0["code"] as? String },
+                       ["bad_json", "not_object", "unknown_type", "bad_topic", "bad_since"])
+        c.client.send("{\"type\":\"ping\",\"id\":7}")
+        XCTAssertTrue(c.read { !$0.messages(ofType: "pong").isEmpty })
+        c.client.sendBinary([1, 2, 3])
+        XCTAssertEqual(c.client.waitForClose(timeout: .seconds(5)), 1003)
+    }
+
+    func testHealthAndMetrics() throws {
+        let h = try HubHarness()
+        let health = try XCTUnwrap(httpGet(port: h.port, path: "/healthz"))
+        XCTAssertTrue(health.contains("\"listen\":true"), health)
+        let metrics = try XCTUnwrap(httpGet(port: h.port, path: "/metrics"))
+        XCTAssertTrue(metrics.contains("hub_listen_reconnects_total 0"), metrics)
+        XCTAssertTrue(metrics.contains("hub_pg_notification_queue_usage"), metrics)
+    }
+}
+
+/// A plain blocking HTTP/1.0 GET over loopback; returns the body.
+func httpGet(port: Int, path: String, headers: [String] = []) throws -> String? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var tv = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard ok == 0 else { return nil }
+    let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n"
+    _ = request.withCString { send(fd, $0, strlen($0), 0) }
+    var data = [UInt8]()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = recv(fd, &buffer, buffer.count, 0)
+        if n <= 0 { break }
+        data += buffer[0..<n]
+    }
+    let text = String(decoding: data, as: UTF8.self)
+    return text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+}

@@ -1,0 +1,136 @@
+import Foundation
+import HubServer
+import HubStore
+import HubTestSupport
+import XCTest
+
+/// A hub on an ephemeral port over a fresh migrated database, two orgs with tokens, and
+/// helpers to commit items and read what a client received.
+final class HubHarness {
+    let conninfo: String
+    let pool: ConnectionPool
+    let hub: Hub
+    let orgA: UUID, orgB: UUID, userA: UUID
+    let tokenA: String, tokenB: String, viewerA: String
+    var port: Int { hub.boundPort }
+
+    init() throws {
+        conninfo = try TestDatabase.shared.migratedDatabase()
+        pool = try ConnectionPool(.init(conninfo: conninfo, maxConnections: 6))
+        let orgs = OrgRepository(pool: pool)
+        let a = try orgs.orgCreate(name: "Org A", slug: "org-a")
+        let b = try orgs.orgCreate(name: "Org B", slug: "org-b")
+        let ua = try orgs.userEnsure(email: "a@example.com", displayName: "A")
+        let ub = try orgs.userEnsure(email: "b@example.com", displayName: "B")
+        let tokens = TokenRepository(pool: pool)
+        tokenA = try tokens.tokenCreate(orgID: a.id, userID: ua.id, name: "a", permissions: [Permission.adminAutomation]).1
+        tokenB = try tokens.tokenCreate(orgID: b.id, userID: ub.id, name: "b", permissions: [Permission.adminAutomation]).1
+        viewerA = try tokens.tokenCreate(orgID: a.id, userID: ua.id, name: "view", permissions: [Permission.collectionView]).1
+        orgA = a.id
+        orgB = b.id
+        userA = ua.id
+        let publicDir = FileManager.default.temporaryDirectory.appendingPathComponent("hub-public-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: publicDir, withIntermediateDirectories: true)
+        try Data("<!doctype html><title>t</title>".utf8).write(to: publicDir.appendingPathComponent("index.html"))
+        var config = HubConfig(publicDirectory: publicDir, conninfo: conninfo)
+        config.port = 0
+        hub = Hub(config: config, pool: pool)
+        try hub.start()
+        // The LISTEN connection comes up asynchronously; wait for it.
+        XCTAssertTrue(waitUntil { self.hub.listenBackendPID() != nil }, "LISTEN connection did not come up")
+    }
+
+    deinit {
+        hub.stop()
+        pool.close()
+    }
+
+    func makeRun(org: UUID? = nil) throws -> UUID {
+        try pool.query("""
+            INSERT INTO collection_runs (org_id, name, estimated_cost_cents, budget_cap_cents, category_ids, created_by)
+            VALUES ($1, 'Test run', 100, 2500, '{electronics}', $2) RETURNING id
+            """, [org ?? orgA, userA]).first!.uuid("id")
+    }
+
+    /// Commits `count` items in transactions of `perTransaction`.
+    func commitItems(run: UUID, count: Int, perTransaction: Int = 1, prefix: String = "P") throws {
+        var done = 0
+        while done < count {
+            let n = min(perTransaction, count - done)
+            try pool.query("""
+                INSERT INTO collection_items (run_id, item_type, external_id, status, data, cost_cents)
+                SELECT $1, 'amazon_product', $2 || g, 'completed', jsonb_build_object('title', 'Product ' || g), 1
+                FROM generate_series($3::int, $4::int) g
+                """, [run, prefix, done + 1, done + n])
+            done += n
+        }
+    }
+
+    func connect(token: String? = nil, headers: [(String, String)] = []) throws -> SimpleWebSocketClient {
+        var h = headers
+        if let token { h.append(("Authorization", "Bearer \(token)")) }
+        return try SimpleWebSocketClient.connect(port: port, headers: h, subprotocol: "collection-hub.v1")
+    }
+}
+
+/// Reads a client's frames and keeps item sequence numbers and other messages.
+final class EventCollector {
+    let client: SimpleWebSocketClient
+    var itemSeqs: [Int64] = []
+    var messages: [[String: Any]] = []
+
+    init(_ client: SimpleWebSocketClient) { self.client = client }
+
+    /// Reads until `predicate` holds or `timeout` passes; true when it held.
+    @discardableResult
+    func read(timeout: TimeInterval = 10, until predicate: (EventCollector) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !predicate(self) {
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 { return false }
+            guard let bytes = client.receive(timeout: .milliseconds(Int(min(left, 0.5) * 1000))) else { continue }
+            absorb(bytes)
+        }
+        return true
+    }
+
+    func absorb(_ bytes: [UInt8]) {
+        guard let json = try? JSONSerialization.jsonObject(with: Data(bytes)) else {
+            XCTFail("frame is not JSON: \(String(decoding: bytes.prefix(200), as: UTF8.self))")
+            return
+        }
+        let objects: [[String: Any]]
+        if let array = json as? [[String: Any]] {
+            objects = array
+        } else if let object = json as? [String: Any] {
+            objects = [object]
+            if object["type"] as? String == "snapshot", let items = object["items"] as? [[String: Any]] {
+                for item in items { record(item) }
+            }
+        } else {
+            return XCTFail("unexpected frame \(json)")
+        }
+        for o in objects {
+            messages.append(o)
+            record(o)
+        }
+    }
+
+    private func record(_ o: [String: Any]) {
+        if let type = o["type"] as? String, type == "item" || type == "seller", let seq = (o["seq"] as? NSNumber)?.int64Value {
+            itemSeqs.append(seq)
+        }
+    }
+
+    func messages(ofType type: String) -> [[String: Any]] { messages.filter { $0["type"] as? String == type } }
+}
+
+/// Polls `condition` for up to `timeout` seconds.
+func waitUntil(timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    return condition()
+}
