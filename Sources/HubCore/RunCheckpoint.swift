@@ -1,9 +1,12 @@
 /// Where a run stands, committed with the items it covers so a resume neither repeats nor
-/// skips: the category being worked on, the next product in it, the last sequence number.
+/// skips: the category being worked on, the product in it, and, once that product is
+/// fetched, the next of its sellers.
 public struct RunCheckpoint: Sendable, Codable, Equatable {
     public var version: Int = 1
     public var categoryIndex: Int
     public var productOffset: Int
+    /// nil: the product at productOffset is not fetched yet; n: its sellers from n on remain.
+    public var sellerOffset: Int?
     public var lastSeq: Int64
     public var budgetWarned: Bool
 
@@ -18,6 +21,7 @@ public struct RunCheckpoint: Sendable, Codable, Equatable {
         case version
         case categoryIndex = "category_index"
         case productOffset = "product_offset"
+        case sellerOffset = "seller_offset"
         case lastSeq = "last_seq"
         case budgetWarned = "budget_warned"
     }

@@ -17,7 +17,7 @@ public enum RunCommand: Sendable, Equatable {
     public var allowedSourceStatuses: [RunStatus] {
         switch self {
         case .start: return [.pending]
-        case .pause: return [.running]
+        case .pause(let reason): return reason == .admin ? [.running, .paused] : [.running]
         case .resume: return [.paused]
         case .complete: return [.running]
         case .fail: return [.running, .paused]
@@ -68,6 +68,11 @@ public enum RunLifecycle {
         case .start:
             next = RunState(status: .running)
         case .pause(let reason):
+            // An admin may take over a run paused for its provider; nothing re-pauses a
+            // run an admin paused.
+            if state.status == .paused && state.reason != .providerUnavailable {
+                throw RunTransitionError(command: command, from: state)
+            }
             next = RunState(status: .paused, reason: reason)
         case .resume(let actor):
             if actor == .engine && state.reason != .providerUnavailable {

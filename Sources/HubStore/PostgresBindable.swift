@@ -91,3 +91,24 @@ enum PostgresTimestamp {
         return base.addingTimeInterval(fraction)
     }
 }
+
+/// A one-dimensional array of any element type, NULLs allowed; cast it in SQL ($1::int[]).
+public struct PostgresArray: PostgresBindable {
+    public var elements: [String?]
+    public init(_ elements: [String?]) { self.elements = elements }
+    public init<T: PostgresBindable>(_ values: [T?]) { elements = values.map { $0?.postgresText } }
+    public var postgresText: String {
+        var out = "{"
+        for (i, element) in elements.enumerated() {
+            if i > 0 { out += "," }
+            guard let element else { out += "NULL"; continue }
+            out += "\""
+            for ch in element.unicodeScalars {
+                if ch == "\"" || ch == "\\" { out += "\\" }
+                out.unicodeScalars.append(ch)
+            }
+            out += "\""
+        }
+        return out + "}"
+    }
+}

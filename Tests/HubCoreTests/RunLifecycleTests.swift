@@ -18,7 +18,9 @@ final class RunLifecycleTests: XCTestCase {
             for command in commands {
                 let state = RunState(status: status, reason: status == .paused ? .providerUnavailable : nil)
                 let result = Result { () throws(RunTransitionError) in try RunLifecycle.apply(command, to: state) }
-                let expected = allowed[status]!.contains(command.verb)
+                // An admin may take over a run paused for its provider.
+                let adminTakeover = status == .paused && command == .pause(.admin)
+                let expected = allowed[status]!.contains(command.verb) || adminTakeover
                 switch result {
                 case .success(let t):
                     XCTAssertTrue(expected, "\(command) from \(status) should be refused")
@@ -50,6 +52,7 @@ final class RunLifecycleTests: XCTestCase {
     }
 
     func testAllowedSourcesMatchApply() {
+        XCTAssertThrowsError(try RunLifecycle.apply(.pause(.admin), to: .init(status: .paused, reason: .admin)))
         for command in commands {
             for status in RunStatus.allCases where !command.allowedSourceStatuses.contains(status) {
                 XCTAssertThrowsError(try RunLifecycle.apply(command, to: .init(status: status)))

@@ -1,0 +1,41 @@
+import Foundation
+import HubCore
+
+/// Settings of the engine in one process.
+public struct EngineConfig: Sendable {
+    /// This process's lease owner name (host:pid:random by default).
+    public var owner: String = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt16.random(in: 0...UInt16.max))"
+    /// A run whose owner stops heartbeating is taken over after this long.
+    public var leaseTimeout: Duration = .seconds(10)
+    /// How often the scheduler looks for work.
+    public var pollInterval: Duration = .milliseconds(200)
+    /// Price of one paid call per provider.
+    public var unitCosts = UnitCosts()
+    /// Retry delays while a provider is unavailable.
+    public var backoff = Backoff(initial: .seconds(1), maximum: .seconds(60), multiplier: 2, jitter: 0.2)
+    /// Items per commit at most; a batch is also committed once it is `batchMaxAge` old.
+    public var batchMaxItems = 50
+    public var batchMaxAge: Duration = .milliseconds(5)
+    /// Executors per process at most.
+    public var maxExecutors = 16
+
+    public init() {}
+
+    public func validate() throws {
+        guard leaseTimeout >= .milliseconds(300) else { throw EngineError.invalidConfig("lease timeout must be at least 300 ms") }
+        guard batchMaxItems >= 1 else { throw EngineError.invalidConfig("batch size must be at least 1") }
+        guard unitCosts.amazonProductCallCents >= 0, unitCosts.ebaySellerCallCents >= 0 else {
+            throw EngineError.invalidConfig("unit costs cannot be negative")
+        }
+    }
+}
+
+/// Engine failures surfaced to operators.
+public enum EngineError: Error, CustomStringConvertible {
+    case invalidConfig(String)
+    public var description: String {
+        switch self {
+        case .invalidConfig(let s): return "invalid engine configuration: \(s)"
+        }
+    }
+}

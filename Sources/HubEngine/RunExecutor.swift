@@ -1,0 +1,327 @@
+import Foundation
+import HubCore
+import HubStore
+import Logging
+
+/// Executes one run on its own thread: categories → products (paid Amazon call) →
+/// sellers (paid eBay call each), committing items with the checkpoint in small batches
+/// under the run's lease. Stops when the fence no longer matches (paused, cancelled,
+/// taken over), when asked to, or at the end.
+final class RunExecutor: @unchecked Sendable {
+    /// Ends execution early; the run stays as the database has it.
+    struct Stop: Error { let why: String }
+
+    let lease: RunRepository.Lease
+    private let run: RunRecord
+    private let pool: ConnectionPool
+    private let provider: any CollectionProvider
+    private let config: EngineConfig
+    private let logger: Logger
+    private let runs: RunRepository
+    private let items: ItemRepository
+    private let onExit: @Sendable (RunExecutor) -> Void
+    private let lock = NSLock()
+    private var stopRequested = false
+    private var abandoned = false
+    private var thread: Thread?
+
+    // Executor thread only.
+    private var state: RunState
+    private var budget: BudgetGuard
+    private var checkpoint: RunCheckpoint
+    private var batch: ItemBatch
+    private var batchStarted: ContinuousClock.Instant?
+    private var seenSellers: Set<String> = []
+    private var backoff: Backoff
+    private var rng = SystemRandomNumberGenerator()
+    private var leaseRenewed = ContinuousClock.now
+
+    init(run: RunRecord, lease: RunRepository.Lease, pool: ConnectionPool, provider: any CollectionProvider,
+         config: EngineConfig, logger: Logger, onExit: @escaping @Sendable (RunExecutor) -> Void) {
+        self.run = run
+        self.lease = lease
+        self.pool = pool
+        self.provider = provider
+        self.config = config
+        self.logger = logger
+        self.onExit = onExit
+        runs = RunRepository(pool: pool)
+        items = ItemRepository(pool: pool)
+        state = run.state
+        budget = BudgetGuard(capCents: run.budgetCapCents, softPercent: run.softWarningPercent,
+                             spentCents: run.actualCostCents, warned: run.budgetWarnedAt != nil)
+        checkpoint = run.checkpoint ?? RunCheckpoint()
+        checkpoint.budgetWarned = run.budgetWarnedAt != nil
+        batch = ItemBatch(checkpoint: checkpoint, currentCategory: run.currentCategory)
+        backoff = config.backoff
+    }
+
+    func start() {
+        let t = Thread { [self] in main() }
+        t.name = "run-\(run.id.uuidString.prefix(8))"
+        thread = t
+        t.start()
+    }
+
+    /// Asks the executor to commit what it has, give the lease back and exit. Any thread.
+    func stop() { lock.withLock { stopRequested = true } }
+
+    /// Exits without committing or releasing: what a crash would leave (tests).
+    func abandon() { lock.withLock { stopRequested = true; abandoned = true } }
+
+    private var shouldStop: Bool { lock.withLock { stopRequested } }
+    private var isAbandoned: Bool { lock.withLock { abandoned } }
+
+    private func main() {
+        do {
+            try execute()
+        } catch let stop as Stop {
+            logger.info("run \(run.id) stopped: \(stop.why)")
+        } catch {
+            // The lease lapses and a scheduler resumes the run from its checkpoint.
+            logger.error("run \(run.id) interrupted: \(error)")
+        }
+        if shouldStop && !isAbandoned {
+            try? runs.runRelease(lease)
+        }
+        onExit(self)
+    }
+
+    private func execute() throws {
+        let categories = try CatalogRepository(pool: pool).categoryFind(run.categoryIDs)
+        guard categories.count == run.categoryIDs.count else {
+            _ = try runs.runEngineTransition(lease, from: state, command: .fail(.providerError))
+            throw Stop(why: "a category of the run no longer exists")
+        }
+        seenSellers = try items.itemsSellerIDs(runID: run.id)
+        // A run taken over while paused for its provider stays paused until the first
+        // provider call below succeeds (callProvider resumes it then).
+        logger.info("executing run \(run.id) from category \(checkpoint.categoryIndex), product \(checkpoint.productOffset)")
+        while checkpoint.categoryIndex < categories.count {
+            let category = categories[checkpoint.categoryIndex]
+            batch.currentCategory = category.name
+            let page = try callProvider(cost: nil) { () throws(ProviderError) in
+                try provider.listProducts(category: category, cursor: checkpoint.productOffset, limit: 50)
+            }
+            guard case .success(let listing) = page else {
+                // Listing refused for the category as a whole: move on to the next one.
+                checkpoint.categoryIndex += 1
+                checkpoint.productOffset = 0
+                continue
+            }
+            for ref in listing.products {
+                try product(ref, category)
+                checkpoint.productOffset += 1
+                checkpoint.sellerOffset = nil
+                record()
+                try flushIfDue()
+            }
+            if listing.next == nil || listing.products.isEmpty {
+                checkpoint.categoryIndex += 1
+                checkpoint.productOffset = 0
+                record()
+            }
+        }
+        try finish(reason: nil)
+    }
+
+    /// One product: the paid Amazon call, then its sellers.
+    private func product(_ ref: ProductRef, _ category: Category) throws {
+        if checkpoint.sellerOffset == nil {
+            try authorize(config.unitCosts.amazonProductCallCents)
+            let result = try callProvider(cost: config.unitCosts.amazonProductCallCents) { () throws(ProviderError) in
+                try provider.fetchProduct(ref)
+            }
+            switch result {
+            case .success(let p):
+                add(NewItem(itemType: .amazonProduct, externalID: p.asin, status: .completed,
+                            dataJSON: json(["asin": p.asin, "title": p.title, "price_cents": p.priceCents, "category": category.id]),
+                            costCents: config.unitCosts.amazonProductCallCents, categoryID: category.id))
+            case .failure(let error):
+                // A failed item is skipped at once: its sellers are not looked for.
+                add(failedItem(.amazonProduct, ref.asin, error, config.unitCosts.amazonProductCallCents, category))
+                return
+            }
+            checkpoint.sellerOffset = 0
+            record()
+        }
+        let discovered = try callProvider(cost: nil) { () throws(ProviderError) in
+            try provider.discoverSellers(for: ref, category: category)
+        }
+        guard case .success(let sellers) = discovered else { return }
+        while let offset = checkpoint.sellerOffset, offset < sellers.count {
+            let s = sellers[offset]
+            if !seenSellers.contains(s.platformID) {
+                try authorize(config.unitCosts.ebaySellerCallCents)
+                let result = try callProvider(cost: config.unitCosts.ebaySellerCallCents) { () throws(ProviderError) in
+                    try provider.fetchSeller(s)
+                }
+                switch result {
+                case .success(let profile):
+                    var data: [String: Any] = ["display_name": profile.displayName, "platform_id": profile.platformID, "asin": ref.asin]
+                    if let score = profile.feedbackScore { data["feedback_score"] = score }
+                    add(NewItem(itemType: .ebaySeller, externalID: s.platformID, status: .completed, dataJSON: json(data),
+                                costCents: config.unitCosts.ebaySellerCallCents, categoryID: category.id,
+                                seller: NewSeller(displayName: profile.displayName, platformID: profile.platformID,
+                                                  feedbackScore: profile.feedbackScore)))
+                case .failure(let error):
+                    add(failedItem(.ebaySeller, s.platformID, error, config.unitCosts.ebaySellerCallCents, category))
+                }
+                seenSellers.insert(s.platformID)
+            }
+            checkpoint.sellerOffset = offset + 1
+            record()
+            try flushIfDue()
+        }
+    }
+
+    // MARK: Budget
+
+    /// Checks the cap before a paid call; a call that would cross it ends the run.
+    private func authorize(_ cents: Int) throws {
+        switch budget.authorize(callCents: cents) {
+        case .allowed:
+            break
+        case .allowedCrossingSoftLimit:
+            checkpoint.budgetWarned = true
+            batch.budgetWarned = true
+            record()
+        case .wouldExceedCap:
+            try finish(reason: .budgetExhausted)
+            throw Stop(why: "budget exhausted")
+        }
+    }
+
+    // MARK: Provider calls, outages
+
+    /// Calls the provider; on `unavailable` pauses the run (provider_unavailable), retries
+    /// with backoff, and resumes it when the provider answers. Item errors are returned.
+    private func callProvider<T>(cost: Int?, _ call: () throws(ProviderError) -> T) throws -> Result<T, ProviderError> {
+        while true {
+            if shouldStop { throw Stop(why: "engine stopping") }
+            let outcome = Result { () throws(ProviderError) -> T in try call() }
+            switch outcome {
+            case .success(let value):
+                if state.status == .paused { try resumeAfterOutage() }
+                return .success(value)
+            case .failure(.item(let code, let message)):
+                if state.status == .paused { try resumeAfterOutage() }
+                return .failure(.item(code: code, message: message))
+            case .failure(let error):
+                // Not charged: give the budget back, then wait and retry the same call.
+                if let cost { budget.refund(callCents: cost) }
+                try waitForProvider(after: error)
+                if let cost { try authorize(cost) }
+            }
+        }
+    }
+
+    private func waitForProvider(after error: ProviderError) throws {
+        var retryAfter: Duration?
+        if case .unavailable(let after, let reason) = error {
+            retryAfter = after
+            logger.notice("run \(run.id): provider unavailable (\(reason))")
+        }
+        let delay = backoff.next(retryAfter: retryAfter, random: &rng)
+        let retryAt = Date().addingTimeInterval(delay.seconds)
+        if state.status == .running {
+            try flush()
+            guard try runs.runEngineTransition(lease, from: state, command: .pause(.providerUnavailable), nextRetryAt: retryAt) else {
+                throw Stop(why: "the run changed state")
+            }
+            state = RunState(status: .paused, reason: .providerUnavailable)
+        } else if try !runs.runSetNextRetry(lease, at: retryAt) {
+            throw Stop(why: "the run was paused, cancelled or taken over")
+        }
+        try sleep(delay)
+    }
+
+    private func resumeAfterOutage() throws {
+        guard try runs.runEngineTransition(lease, from: state, command: .resume(by: .engine)) else {
+            throw Stop(why: "the run was paused by an admin, cancelled or taken over")
+        }
+        state = RunState(status: .running)
+        backoff.reset()
+        logger.notice("run \(run.id): provider back, resumed")
+    }
+
+    /// Sleeps in short steps, heartbeating, and gives up when stopped or fenced out.
+    private func sleep(_ duration: Duration) throws {
+        let end = ContinuousClock.now + duration
+        while ContinuousClock.now < end {
+            if shouldStop { throw Stop(why: "engine stopping") }
+            try heartbeatIfDue()
+            Thread.sleep(forTimeInterval: min(0.05, (end - ContinuousClock.now).seconds))
+        }
+    }
+
+    private func heartbeatIfDue() throws {
+        guard ContinuousClock.now - leaseRenewed > config.leaseTimeout / 3 else { return }
+        guard try runs.runHeartbeat(lease, leaseSeconds: config.leaseTimeout.seconds) else {
+            throw Stop(why: "the run was paused, cancelled or taken over")
+        }
+        leaseRenewed = ContinuousClock.now
+    }
+
+    // MARK: Batches
+
+    private func add(_ item: NewItem) {
+        if batch.items.isEmpty { batchStarted = .now }
+        batch.items.append(item)
+    }
+
+    /// Copies the checkpoint into the batch: it commits with the items it covers.
+    private func record() { batch.checkpoint = checkpoint }
+
+    private func flushIfDue() throws {
+        if shouldStop { throw Stop(why: "engine stopping") }
+        let age = batchStarted.map { ContinuousClock.now - $0 } ?? .zero
+        if batch.items.count >= config.batchMaxItems || (!batch.items.isEmpty && age >= config.batchMaxAge) {
+            try flush()
+        } else {
+            try heartbeatIfDue()
+        }
+    }
+
+    private func flush() throws {
+        if isAbandoned { throw Stop(why: "abandoned") }
+        var attempt = 0
+        while true {
+            do {
+                guard try items.itemsCommitBatch(batch, lease: lease, orgID: run.orgID, leaseSeconds: config.leaseTimeout.seconds) else {
+                    throw Stop(why: "the run was paused, cancelled or taken over")
+                }
+                break
+            } catch let error as PostgresError where error.isConnectionError && attempt < 20 {
+                // PostgreSQL restarting: keep the batch and try again; the lease may lapse,
+                // in which case the fence refuses the write and the new owner redoes it.
+                attempt += 1
+                logger.warning("run \(run.id): commit failed (\(error)); retrying")
+                Thread.sleep(forTimeInterval: min(2.0, 0.1 * Double(attempt)))
+            }
+        }
+        leaseRenewed = ContinuousClock.now
+        let keepCategory = batch.currentCategory
+        batch = ItemBatch(checkpoint: checkpoint, currentCategory: keepCategory)
+        batch.budgetWarned = checkpoint.budgetWarned
+        batchStarted = nil
+    }
+
+    private func finish(reason: RunReason?) throws {
+        try flush()
+        if try runs.runEngineTransition(lease, from: state, command: .complete(reason)) {
+            logger.info("run \(run.id) completed\(reason.map { " (\($0.rawValue))" } ?? "")")
+        }
+    }
+
+    private func failedItem(_ type: ItemType, _ id: String, _ error: ProviderError, _ cost: Int, _ category: Category) -> NewItem {
+        var code = "provider_error", message = "\(error)"
+        if case .item(let c, let m) = error { code = c; message = m }
+        return NewItem(itemType: type, externalID: id, status: .failed, errorCode: code, errorMessage: message,
+                       costCents: cost, categoryID: category.id)
+    }
+
+    private func json(_ object: [String: Any]) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import HubCore
+
+/// A collection run as stored, encoded with the seed's snake_case column names.
+public struct RunRecord: Sendable, Codable, Equatable {
+    public var id: UUID
+    public var orgID: UUID
+    public var name: String
+    public var status: RunStatus
+    public var statusReason: RunReason?
+    public var estimatedCostCents: Int
+    public var actualCostCents: Int
+    public var budgetCapCents: Int
+    public var softWarningPercent: Int
+    public var totalItems: Int
+    public var processedItems: Int
+    public var failedItems: Int
+    public var skippedItems: Int
+    public var currentCategory: String?
+    public var categoryIDs: [String]
+    public var checkpoint: RunCheckpoint?
+    public var itemSeq: Int64
+    public var nextRetryAt: Date?
+    public var budgetWarnedAt: Date?
+    public var startedAt: Date?
+    public var completedAt: Date?
+    public var pausedAt: Date?
+    public var createdBy: UUID
+    public var createdAt: Date
+    public var updatedAt: Date?
+    public var leaseOwner: String?
+    public var leaseToken: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, status, checkpoint
+        case orgID = "org_id"
+        case statusReason = "status_reason"
+        case estimatedCostCents = "estimated_cost_cents"
+        case actualCostCents = "actual_cost_cents"
+        case budgetCapCents = "budget_cap_cents"
+        case softWarningPercent = "soft_warning_percent"
+        case totalItems = "total_items"
+        case processedItems = "processed_items"
+        case failedItems = "failed_items"
+        case skippedItems = "skipped_items"
+        case currentCategory = "current_category"
+        case categoryIDs = "category_ids"
+        case itemSeq = "item_seq"
+        case nextRetryAt = "next_retry_at"
+        case budgetWarnedAt = "budget_warned_at"
+        case startedAt = "started_at"
+        case completedAt = "completed_at"
+        case pausedAt = "paused_at"
+        case createdBy = "created_by"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case leaseOwner = "lease_owner"
+        case leaseToken = "lease_token"
+    }
+
+    public var state: RunState { RunState(status: status, reason: statusReason) }
+
+    /// Columns every run query selects.
+    static let columns = """
+        id, org_id, name, status, status_reason, estimated_cost_cents, actual_cost_cents, budget_cap_cents,
+        soft_warning_percent, total_items, processed_items, failed_items, skipped_items, current_category,
+        category_ids, checkpoint, item_seq, next_retry_at, budget_warned_at, started_at, completed_at, paused_at,
+        created_by, created_at, updated_at, lease_owner, lease_token
+        """
+
+    init(row: PostgresRow) throws {
+        id = try row.uuid("id")
+        orgID = try row.uuid("org_id")
+        name = try row.string("name")
+        guard let s = RunStatus(rawValue: try row.string("status")) else {
+            throw PostgresError(code: .decoding, message: "unknown run status")
+        }
+        status = s
+        statusReason = try row.optionalString("status_reason").flatMap(RunReason.init(rawValue:))
+        estimatedCostCents = try row.int("estimated_cost_cents")
+        actualCostCents = try row.int("actual_cost_cents")
+        budgetCapCents = try row.int("budget_cap_cents")
+        softWarningPercent = try row.int("soft_warning_percent")
+        totalItems = try row.int("total_items")
+        processedItems = try row.int("processed_items")
+        failedItems = try row.int("failed_items")
+        skippedItems = try row.int("skipped_items")
+        currentCategory = try row.optionalString("current_category")
+        categoryIDs = try row.stringArray("category_ids")
+        checkpoint = try row.json("checkpoint", as: RunCheckpoint.self)
+        itemSeq = try row.int64("item_seq")
+        nextRetryAt = try row.optionalDate("next_retry_at")
+        budgetWarnedAt = try row.optionalDate("budget_warned_at")
+        startedAt = try row.optionalDate("started_at")
+        completedAt = try row.optionalDate("completed_at")
+        pausedAt = try row.optionalDate("paused_at")
+        createdBy = try row.uuid("created_by")
+        createdAt = try row.date("created_at")
+        updatedAt = try row.optionalDate("updated_at")
+        leaseOwner = try row.optionalString("lease_owner")
+        leaseToken = try row.int64("lease_token")
+    }
+}
+
+/// An item as listed by the API (seed columns plus seq).
+public struct ItemRecord: Sendable, Encodable {
+    public let id: UUID
+    public let runID: UUID
+    public let seq: Int64
+    public let itemType: String
+    public let externalID: String
+    public let status: String
+    public let data: JSONValue?
+    public let errorCode: String?
+    public let errorMessage: String?
+    public let costCents: Int
+    public let categoryID: String?
+    public let sellerID: UUID?
+    public let createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, seq, status, data
+        case runID = "run_id"
+        case itemType = "item_type"
+        case externalID = "external_id"
+        case errorCode = "error_code"
+        case errorMessage = "error_message"
+        case costCents = "cost_cents"
+        case categoryID = "category_id"
+        case sellerID = "seller_id"
+        case createdAt = "created_at"
+    }
+}
+
+/// A deduplicated seller as listed by the API.
+public struct SellerRecord: Sendable, Encodable {
+    public let id: UUID
+    public let displayName: String
+    public let normalizedName: String
+    public let platform: String
+    public let platformID: String?
+    public let timesSeen: Int
+    public let firstSeenRunID: UUID?
+    public let lastSeenRunID: UUID?
+    public let feedbackScore: Int?
+    public let createdAt: Date
+    public let updatedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, platform
+        case displayName = "display_name"
+        case normalizedName = "normalized_name"
+        case platformID = "platform_id"
+        case timesSeen = "times_seen"
+        case firstSeenRunID = "first_seen_run_id"
+        case lastSeenRunID = "last_seen_run_id"
+        case feedbackScore = "feedback_score"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// Raw JSON carried through to an API answer without re-modelling it.
+public struct JSONValue: Sendable, Encodable {
+    public let value: AnyCodableBox
+    public init(text: String) { value = AnyCodableBox(text: text) }
+    public func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+}
+
+/// Decodes JSON text once into an encodable tree.
+public struct AnyCodableBox: Sendable, Encodable {
+    let node: Node
+    indirect enum Node: Sendable {
+        case null, bool(Bool), number(Double), int(Int64), string(String), array([Node]), object([(String, Node)])
+    }
+
+    init(text: String) {
+        let any = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        node = Self.convert(any)
+    }
+
+    static func convert(_ any: Any?) -> Node {
+        switch any {
+        case nil, is NSNull: return .null
+        case let s as String: return .string(s)
+        case let n as NSNumber:
+            let type = String(cString: n.objCType)
+            if type == "c" || type == "B" { return .bool(n.boolValue) }
+            if let i = Int64(exactly: n.doubleValue), !type.contains("d") && !type.contains("f") { return .int(i) }
+            return .number(n.doubleValue)
+        case let a as [Any]: return .array(a.map(convert))
+        case let o as [String: Any]: return .object(o.sorted { $0.key < $1.key }.map { ($0.key, convert($0.value)) })
+        default: return .null
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws { try Self.encode(node, to: encoder) }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    static func encode(_ node: Node, to encoder: any Encoder) throws {
+        switch node {
+        case .null: var c = encoder.singleValueContainer(); try c.encodeNil()
+        case .bool(let b): var c = encoder.singleValueContainer(); try c.encode(b)
+        case .int(let i): var c = encoder.singleValueContainer(); try c.encode(i)
+        case .number(let d): var c = encoder.singleValueContainer(); try c.encode(d)
+        case .string(let s): var c = encoder.singleValueContainer(); try c.encode(s)
+        case .array(let items):
+            var c = encoder.unkeyedContainer()
+            for item in items { try c.encode(AnyCodableBox(node: item)) }
+        case .object(let pairs):
+            var c = encoder.container(keyedBy: Key.self)
+            for (k, v) in pairs { try c.encode(AnyCodableBox(node: v), forKey: Key(stringValue: k)) }
+        }
+    }
+
+    init(node: Node) { self.node = node }
+}
