@@ -11,7 +11,8 @@ struct CollectionHub: ParsableCommand {
             (default .hub/postgres), started on demand and stopped when the command ends.
             """,
         version: HubVersion.string,
-        subcommands: [ServeCommand.self, MigrateCommand.self, OrgCommand.self, TokenCommand.self, VersionCommand.self],
+        subcommands: [ServeCommand.self, EngineCommand.self, MigrateCommand.self, OrgCommand.self, TokenCommand.self,
+                      CategoriesCommand.self, EstimateCommand.self, RunsCommand.self, VersionCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

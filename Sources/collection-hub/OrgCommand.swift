@@ -25,10 +25,7 @@ struct OrgCommand: ParsableCommand {
     }
 }
 
-/// Prints an Encodable as pretty, key-sorted JSON with ISO dates.
+/// Prints an Encodable as pretty JSON, formatted like the API's answers.
 func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.dateEncodingStrategy = .iso8601
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    print(String(decoding: try JSONOutput.encode(value, pretty: true), as: UTF8.self))
 }

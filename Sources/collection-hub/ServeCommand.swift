@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubEngine
 import HubServer
 import HubStore
 
@@ -8,6 +9,10 @@ struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the hub (and the engine) until interrupted.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var engineOptions: EngineOptions
+
+    @Flag(name: .customLong("no-engine"), help: "Serve only; run the engine in other processes (`collection-hub engine`).")
+    var noEngine = false
 
     @Option(help: "Address to listen on, HOST:PORT.")
     var listen: String = "127.0.0.1:8080"
@@ -48,9 +53,17 @@ struct ServeCommand: ParsableCommand {
             config.host = host
             config.port = port
             config.allowedOrigins = allowedOrigins
-            let hub = Hub(config: config, pool: db.pool, logger: logger)
+            let service = CollectionService(pool: db.pool, unitCosts: engineOptions.unitCosts)
+            let hub = Hub(config: config, pool: db.pool, api: CollectionAPI(service: service, logger: logger), logger: logger)
             try hub.start()
             ShutdownCoordinator.shared.onShutdown { hub.stop() }
+            if !noEngine {
+                let engine = try Engine(pool: db.pool, provider: try engineOptions.simulatedProvider(),
+                                        config: engineOptions.engineConfig(), logger: logger)
+                engine.start()
+                // Registered after the hub: stops first, handing its runs back at once.
+                ShutdownCoordinator.shared.onShutdown { engine.stop() }
+            }
 
             let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(hub.boundPort)/"
             if demo {
@@ -67,6 +80,8 @@ struct ServeCommand: ParsableCommand {
             } else {
                 print("CollectionHub listening on \(url)")
             }
+            // Scripts read these lines through a pipe: don't leave them in the buffer.
+            fflush(nil)
             ShutdownCoordinator.shared.waitForSignal()
             logger.info("shutting down")
         }

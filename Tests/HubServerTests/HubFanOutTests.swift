@@ -130,6 +130,11 @@ final class HubFanOutTests: XCTestCase {
 
 /// A plain blocking HTTP/1.0 GET over loopback; returns the body.
 func httpGet(port: Int, path: String, headers: [String] = []) throws -> String? {
+    try http(port: port, method: "GET", path: path, headers: headers)?.body
+}
+
+/// A plain blocking HTTP/1.0 request over loopback; returns status and body.
+func http(port: Int, method: String, path: String, headers: [String] = [], body: String? = nil) throws -> (status: Int, body: String)? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_in()
@@ -140,7 +145,8 @@ func httpGet(port: Int, path: String, headers: [String] = []) throws -> String? 
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
     guard ok == 0 else { return nil }
-    let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n"
+    var request = "\(method) \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n" + headers.map { $0 + "\r\n" }.joined()
+    if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body } else { request += "\r\n" }
     _ = request.withCString { send(fd, $0, strlen($0), 0) }
     var data = [UInt8]()
     var buffer = [UInt8](repeating: 0, count: 65536)
@@ -150,5 +156,6 @@ func httpGet(port: Int, path: String, headers: [String] = []) throws -> String? 
         data += buffer[0..<n]
     }
     let text = String(decoding: data, as: UTF8.self)
-    return text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+    let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+    return (status, text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n"))
 }

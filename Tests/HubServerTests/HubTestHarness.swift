@@ -1,4 +1,5 @@
 import Foundation
+import HubEngine
 import HubServer
 import HubStore
 import HubTestSupport
@@ -34,7 +35,7 @@ final class HubHarness {
         try Data("<!doctype html><title>t</title>".utf8).write(to: publicDir.appendingPathComponent("index.html"))
         var config = HubConfig(publicDirectory: publicDir, conninfo: conninfo)
         config.port = 0
-        hub = Hub(config: config, pool: pool)
+        hub = Hub(config: config, pool: pool, api: CollectionAPI(service: CollectionService(pool: pool)))
         try hub.start()
         // The LISTEN connection comes up asynchronously; wait for it.
         XCTAssertTrue(waitUntil { self.hub.listenBackendPID() != nil }, "LISTEN connection did not come up")

@@ -68,7 +68,8 @@ public struct ItemRepository: Sendable {
                 guard let row = try c.query("""
                     UPDATE collection_runs SET processed_items = processed_items + $4, failed_items = failed_items + $5,
                         skipped_items = skipped_items + $6, actual_cost_cents = actual_cost_cents + $7,
-                        item_seq = item_seq + $8, checkpoint = $9::jsonb, current_category = $10,
+                        item_seq = item_seq + $8, current_category = $10,
+                        checkpoint = jsonb_set($9::jsonb, '{last_seq}', to_jsonb(item_seq + $8)),
                         total_items = GREATEST(total_items, processed_items + failed_items + skipped_items + $4 + $5 + $6),
                         budget_warned_at = CASE WHEN $11 AND budget_warned_at IS NULL THEN now() ELSE budget_warned_at END,
                         lease_expires_at = now() + make_interval(secs => $12), heartbeat_at = now(), updated_at = now()
