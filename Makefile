@@ -25,7 +25,7 @@ run: release
 # Python suites (websocat, browser) against a release build.
 test: test-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-swift-testing
 	@if ls tests-py/test_*.py >/dev/null 2>&1; then \
 		$(SWIFT) build -c release --product collection-hub && \
 		.venv/bin/python -m pytest -q tests-py; \

@@ -7,15 +7,18 @@ import XCTest
 
 /// A hub on an ephemeral port over a fresh migrated database, two orgs with tokens, and
 /// helpers to commit items and read what a client received.
-final class HubHarness {
+final class HubHarness: @unchecked Sendable {
     let conninfo: String
     let pool: ConnectionPool
-    let hub: Hub
+    private(set) var hub: Hub
+    let publicDir: URL
+    let tune: (inout HubConfig) -> Void
     let orgA: UUID, orgB: UUID, userA: UUID
     let tokenA: String, tokenB: String, viewerA: String
     var port: Int { hub.boundPort }
 
-    init() throws {
+    init(tune: @escaping (inout HubConfig) -> Void = { _ in }) throws {
+        self.tune = tune
         conninfo = try TestDatabase.shared.migratedDatabase()
         pool = try ConnectionPool(.init(conninfo: conninfo, maxConnections: 6))
         let orgs = OrgRepository(pool: pool)
@@ -30,15 +33,29 @@ final class HubHarness {
         orgA = a.id
         orgB = b.id
         userA = ua.id
-        let publicDir = FileManager.default.temporaryDirectory.appendingPathComponent("hub-public-\(UUID().uuidString)")
+        publicDir = FileManager.default.temporaryDirectory.appendingPathComponent("hub-public-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: publicDir, withIntermediateDirectories: true)
         try Data("<!doctype html><title>t</title>".utf8).write(to: publicDir.appendingPathComponent("index.html"))
+        hub = try Self.startHub(conninfo: conninfo, pool: pool, publicDir: publicDir, port: 0, tune: tune)
+    }
+
+    static func startHub(conninfo: String, pool: ConnectionPool, publicDir: URL, port: Int,
+                         tune: (inout HubConfig) -> Void) throws -> Hub {
         var config = HubConfig(publicDirectory: publicDir, conninfo: conninfo)
-        config.port = 0
-        hub = Hub(config: config, pool: pool, api: CollectionAPI(service: CollectionService(pool: pool)))
+        config.port = port
+        tune(&config)
+        let hub = Hub(config: config, pool: pool, api: CollectionAPI(service: CollectionService(pool: pool)))
         try hub.start()
         // The LISTEN connection comes up asynchronously; wait for it.
-        XCTAssertTrue(waitUntil { self.hub.listenBackendPID() != nil }, "LISTEN connection did not come up")
+        XCTAssertTrue(waitUntil { hub.listenBackendPID() != nil }, "LISTEN connection did not come up")
+        return hub
+    }
+
+    /// Stops the hub and starts a new one on the same database and port.
+    func restartHub() throws {
+        let port = hub.boundPort
+        hub.stop()
+        hub = try Self.startHub(conninfo: conninfo, pool: pool, publicDir: publicDir, port: port, tune: tune)
     }
 
     deinit {
@@ -54,15 +71,15 @@ final class HubHarness {
     }
 
     /// Commits `count` items in transactions of `perTransaction`.
-    func commitItems(run: UUID, count: Int, perTransaction: Int = 1, prefix: String = "P") throws {
+    func commitItems(run: UUID, count: Int, perTransaction: Int = 1, prefix: String = "P", titlePadding: Int = 0) throws {
         var done = 0
         while done < count {
             let n = min(perTransaction, count - done)
             try pool.query("""
                 INSERT INTO collection_items (run_id, item_type, external_id, status, data, cost_cents)
-                SELECT $1, 'amazon_product', $2 || g, 'completed', jsonb_build_object('title', 'Product ' || g), 1
+                SELECT $1, 'amazon_product', $2 || g, 'completed', jsonb_build_object('title', 'Product ' || g || repeat('.', $5)), 1
                 FROM generate_series($3::int, $4::int) g
-                """, [run, prefix, done + 1, done + n])
+                """, [run, prefix, done + 1, done + n, titlePadding])
             done += n
         }
     }

@@ -1,0 +1,102 @@
+import Foundation
+
+/// A WebSocket client on a bare POSIX socket, for what a well-behaved library will not do:
+/// stop reading, vanish without a close frame, send malformed or oversized frames.
+final class RawWebSocket {
+    let fd: Int32
+    private(set) var handshakeStatus = 0
+
+    /// Connects and performs the opening handshake; `receiveBuffer` shrinks SO_RCVBUF.
+    init(port: Int, headers: [String], receiveBuffer: Int32? = nil) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard ok == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let request = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            + headers.map { $0 + "\r\n" }.joined() + "\r\n"
+        writeAll(Array(request.utf8))
+        // Read the response head byte by byte so no frame bytes are swallowed.
+        var head = [UInt8]()
+        var byte: UInt8 = 0
+        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
+            guard recv(fd, &byte, 1, 0) == 1 else { break }
+            head.append(byte)
+        }
+        handshakeStatus = Int(String(decoding: head, as: UTF8.self).split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    deinit { close(fd) }
+
+    /// Sends one masked frame with `opcode` (1 text, 2 binary) and FIN as given.
+    func sendFrame(_ payload: [UInt8], opcode: UInt8 = 1, fin: Bool = true) {
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else if payload.count < 65536 {
+            frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        } else {
+            frame.append(0x80 | 127)
+            for i in (0..<8).reversed() { frame.append(UInt8((payload.count >> (i * 8)) & 0xFF)) }
+        }
+        frame += mask
+        frame += payload.enumerated().map { $1 ^ mask[$0 % 4] }
+        writeAll(frame)
+    }
+
+    func sendText(_ text: String) { sendFrame(Array(text.utf8)) }
+
+    /// Reads frames until a close frame or EOF; returns the close code if one came.
+    func readUntilClose(timeout: TimeInterval = 5) -> UInt16? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while Date() < deadline {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { return nil }
+            buffer += chunk[0..<n]
+            // Walk complete frames; server frames are unmasked.
+            var i = 0
+            while i + 2 <= buffer.count {
+                let opcode = buffer[i] & 0x0F
+                var len = Int(buffer[i + 1] & 0x7F)
+                var start = i + 2
+                if len == 126 {
+                    guard i + 4 <= buffer.count else { break }
+                    len = Int(buffer[i + 2]) << 8 | Int(buffer[i + 3]); start = i + 4
+                } else if len == 127 {
+                    guard i + 10 <= buffer.count else { break }
+                    len = (0..<8).reduce(0) { $0 << 8 | Int(buffer[i + 2 + $1]) }; start = i + 10
+                }
+                guard start + len <= buffer.count else { break }
+                if opcode == 8 { return len >= 2 ? UInt16(buffer[start]) << 8 | UInt16(buffer[start + 1]) : 1005 }
+                i = start + len
+            }
+            buffer.removeFirst(i)
+        }
+        return nil
+    }
+
+    /// Drops the connection with no close frame (RST), as a crashed client would.
+    func vanish() {
+        var lingering = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lingering, socklen_t(MemoryLayout<linger>.size))
+        shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    private func writeAll(_ bytes: [UInt8]) {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            sent += n
+        }
+    }
+}
