@@ -35,6 +35,9 @@ final class RunExecutor: @unchecked Sendable {
     private var backoff: Backoff
     private var rng = SystemRandomNumberGenerator()
     private var leaseRenewed = ContinuousClock.now
+    /// Smoothed duration of a provider call: when calls are slow, items are committed
+    /// before the next one instead of waiting for it (users see each item as it lands).
+    private var typicalCall: Duration = .zero
 
     init(run: RunRecord, lease: RunRepository.Lease, pool: ConnectionPool, provider: any CollectionProvider,
          config: EngineConfig, logger: Logger, onExit: @escaping @Sendable (RunExecutor) -> Void) {
@@ -199,7 +202,9 @@ final class RunExecutor: @unchecked Sendable {
     private func callProvider<T>(cost: Int?, _ call: () throws(ProviderError) -> T) throws -> Result<T, ProviderError> {
         while true {
             if shouldStop { throw Stop(why: "engine stopping") }
+            let started = ContinuousClock.now
             let outcome = Result { () throws(ProviderError) -> T in try call() }
+            typicalCall = (typicalCall * 3 + (ContinuousClock.now - started)) / 4
             switch outcome {
             case .success(let value):
                 if state.status == .paused { try resumeAfterOutage() }
@@ -276,7 +281,9 @@ final class RunExecutor: @unchecked Sendable {
     private func flushIfDue() throws {
         if shouldStop { throw Stop(why: "engine stopping") }
         let age = batchStarted.map { ContinuousClock.now - $0 } ?? .zero
-        if batch.items.count >= config.batchMaxItems || (!batch.items.isEmpty && age >= config.batchMaxAge) {
+        let due = batch.items.count >= config.batchMaxItems
+            || (!batch.items.isEmpty && (age >= config.batchMaxAge || typicalCall >= config.batchMaxAge))
+        if due {
             try flush()
         } else {
             try heartbeatIfDue()
