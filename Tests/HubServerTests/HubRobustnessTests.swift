@@ -45,6 +45,30 @@ final class HubRobustnessTests: XCTestCase {
         XCTAssertEqual(slow.readUntilClose(timeout: 20), 4008)
     }
 
+    func testStateUpdatesToABackedUpClientAreCoalesced() throws {
+        let h = try HubHarness { $0.maxQueuedBytesPerClient = 64 * 1024 }
+        let run = try h.makeRun()
+        let slow = try RawWebSocket(port: h.port, headers: ["Authorization: Bearer \(h.tokenA)"], receiveBuffer: 4096)
+        slow.sendText("{\"type\":\"subscribe\",\"topic\":\"org\"}")
+        Thread.sleep(forTimeInterval: 0.3)
+        // ~1 KB per event, 9000 commits: more than the loopback socket buffers hold.
+        try h.pool.query("UPDATE collection_runs SET name = repeat('n', 200), current_category = repeat('c', 120) WHERE id = $1", [run])
+        let updates = 9000
+        for i in 1...updates {
+            try h.pool.query("UPDATE collection_runs SET processed_items = $2 WHERE id = $1", [run, i])
+        }
+        let (texts, closeCode) = slow.readTexts(timeout: 30, idle: 1.5)
+        XCTAssertNil(closeCode, "a client behind on state updates only must not be closed")
+        var processed: [Int] = []
+        for text in texts {
+            guard let array = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else { continue }
+            for event in array where event["type"] as? String == "run" { processed.append(event["processed_items"] as? Int ?? -1) }
+        }
+        XCTAssertEqual(processed.last, updates, "the latest state must arrive")
+        XCTAssertLessThan(processed.count, updates, "nothing was coalesced")
+        XCTAssertEqual(processed, processed.sorted(), "states arrived out of order")
+    }
+
     func testMalformedInputNeverCrashesTheHub() throws {
         let h = try HubHarness()
         // Over 64 KiB → 1009.

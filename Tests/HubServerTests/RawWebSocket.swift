@@ -84,6 +84,43 @@ final class RawWebSocket {
         return nil
     }
 
+    /// Reads text frames until none arrives for `idle` (or `timeout` passes); stops at a
+    /// close frame, reporting its code.
+    func readTexts(timeout: TimeInterval = 20, idle: TimeInterval = 1) -> (texts: [String], closeCode: UInt16?) {
+        var tv = timeval(tv_sec: Int(idle), tv_usec: Int((idle - Double(Int(idle))) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](), texts = [String](), fragments = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while Date() < deadline {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { break }
+            buffer += chunk[0..<n]
+            var i = 0
+            while i + 2 <= buffer.count {
+                let fin = buffer[i] & 0x80 != 0, opcode = buffer[i] & 0x0F
+                var len = Int(buffer[i + 1] & 0x7F), start = i + 2
+                if len == 126 {
+                    guard i + 4 <= buffer.count else { break }
+                    len = Int(buffer[i + 2]) << 8 | Int(buffer[i + 3]); start = i + 4
+                } else if len == 127 {
+                    guard i + 10 <= buffer.count else { break }
+                    len = (0..<8).reduce(0) { $0 << 8 | Int(buffer[i + 2 + $1]) }; start = i + 10
+                }
+                guard start + len <= buffer.count else { break }
+                let payload = buffer[start..<(start + len)]
+                if opcode == 8 { return (texts, len >= 2 ? UInt16(payload.first!) << 8 | UInt16(payload.dropFirst().first!) : 1005) }
+                if opcode == 1 || opcode == 0 {
+                    fragments += payload
+                    if fin { texts.append(String(decoding: fragments, as: UTF8.self)); fragments = [] }
+                }
+                i = start + len
+            }
+            buffer.removeFirst(i)
+        }
+        return (texts, nil)
+    }
+
     /// Drops the connection with no close frame (RST), as a crashed client would.
     func vanish() {
         var lingering = linger(l_onoff: 1, l_linger: 0)

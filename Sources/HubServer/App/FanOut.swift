@@ -22,6 +22,11 @@ final class FanOut: @unchecked Sendable {
     var orgTopics: [String: OrgTopic] = [:]
     private var dirtyRuns: [RunTopic] = []
     private var dirtyOrgs: [OrgTopic] = []
+    /// Clients with held state updates, and whether a release timer is pending.
+    private var clientsHolding: [ObjectIdentifier: ClientState] = [:]
+    private var releaseScheduled = false
+    /// Queue depth from which state updates are held and coalesced.
+    var coalesceThreshold: Int { max(4096, config.maxQueuedBytesPerClient / 8) }
 
     /// Items per table read (replay page, backfill page).
     let pageSize = 500
@@ -179,6 +184,7 @@ final class FanOut: @unchecked Sendable {
             var wave = topic.wave
             topic.wave = EventWave()
             wave.extras = topic.pendingWarnings + (topic.pendingRun.map { [$0] } ?? [])
+            topic.latestRunEvent = topic.pendingRun
             topic.pendingWarnings = []
             topic.pendingRun = nil
             if !wave.isEmpty { deliver(wave, to: topic) }
@@ -187,17 +193,27 @@ final class FanOut: @unchecked Sendable {
         dirtyOrgs.removeAll(keepingCapacity: true)
         for topic in orgs {
             topic.dirty = false
-            var events = Array(topic.pendingRuns.values) + topic.pendingWarnings
-            if let badge = topic.pendingBadge { events.append(badge) }
+            let runs = topic.pendingRuns, warnings = topic.pendingWarnings, badge = topic.pendingBadge
             topic.pendingRuns = [:]
             topic.pendingWarnings = []
             topic.pendingBadge = nil
+            let events = Array(runs.values) + warnings + (badge.map { [$0] } ?? [])
             guard !events.isEmpty else { continue }
             var frame: [UInt8] = [UInt8(ascii: "[")]
             frame += events.joinedWithCommas()
             frame.append(UInt8(ascii: "]"))
             let shared = SharedFrame(bytes: frame, mergeableJSONArray: true)
-            for client in topic.subscribers.values { send(shared, to: client, events: events.count) }
+            for client in topic.subscribers.values {
+                // Once holding, keep holding until released, or an older state could
+                // overtake a newer one.
+                if client.isHolding || client.session.queuedBytes > coalesceThreshold {
+                    for (run, event) in runs { hold(client, key: "run:" + run, event) }
+                    if let badge { hold(client, key: "badge", badge) }
+                    hold(client, warnings: warnings)
+                } else {
+                    send(shared, to: client, events: events.count)
+                }
+            }
         }
         if let receivedAt { metrics.observeLag((ContinuousClock.now - receivedAt).seconds * 1000) }
     }
@@ -211,6 +227,12 @@ final class FanOut: @unchecked Sendable {
                 sub.buffered.append(wave)
                 sub.bufferedBytes += wave.items.count
                 if sub.bufferedBytes > config.maxQueuedBytesPerClient { closeSlow(client) }
+                continue
+            }
+            if !wave.hasItems && (client.isHolding || client.session.queuedBytes > coalesceThreshold), let run = topic.latestRunEvent {
+                // Only state (no items) and the client is behind: keep the latest for later.
+                hold(client, key: "run:" + topic.key, run)
+                hold(client, warnings: Array(wave.extras.dropLast()))
                 continue
             }
             if !wave.hasItems || sub.cursor + 1 == wave.lo {
@@ -231,6 +253,51 @@ final class FanOut: @unchecked Sendable {
                 replay(client, topic.runID, topic.key)
             }
         }
+    }
+
+    /// Keeps a state update for a backed-up client; the newest per key wins.
+    private func hold(_ client: ClientState, key: String, _ event: [UInt8]) {
+        client.held[key] = event
+        clientsHolding[ObjectIdentifier(client)] = client
+        scheduleRelease()
+    }
+
+    /// Budget warnings are events, not state: each is kept.
+    private func hold(_ client: ClientState, warnings: [[UInt8]]) {
+        guard !warnings.isEmpty else { return }
+        client.heldWarnings += warnings
+        clientsHolding[ObjectIdentifier(client)] = client
+        scheduleRelease()
+    }
+
+    private func scheduleRelease() {
+        guard !releaseScheduled else { return }
+        releaseScheduled = true
+        _ = loop?.schedule(after: .milliseconds(50)) { [weak self] in
+            guard let self else { return }
+            self.releaseScheduled = false
+            self.releaseHeld()
+        }
+    }
+
+    /// Sends held updates, one frame per client, once its queue has drained below the threshold.
+    private func releaseHeld() {
+        for (id, client) in clientsHolding {
+            guard client.session.isOpen else {
+                clientsHolding[id] = nil
+                continue
+            }
+            guard client.session.queuedBytes <= coalesceThreshold else { continue }
+            let events = client.heldWarnings + Array(client.held.values)
+            client.held = [:]
+            client.heldWarnings = []
+            clientsHolding[id] = nil
+            var frame: [UInt8] = [UInt8(ascii: "[")]
+            frame += events.joinedWithCommas()
+            frame.append(UInt8(ascii: "]"))
+            send(SharedFrame(bytes: frame, mergeableJSONArray: true), to: client, events: events.count)
+        }
+        if !clientsHolding.isEmpty { scheduleRelease() }
     }
 
     /// Queues `frame` unless the client is over its bound, which closes it (4008).

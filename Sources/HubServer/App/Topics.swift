@@ -15,6 +15,12 @@ final class ClientState: @unchecked Sendable {
     /// Messages received in the current one-second window (flood control).
     var windowStart = ContinuousClock.now
     var windowMessages = 0
+    /// State updates held back while this client's queue is backed up, by key ("run:<id>",
+    /// "badge"): a newer one replaces an older one, so a slow client gets the latest state
+    /// instead of every intermediate step.
+    var held: [String: [UInt8]] = [:]
+    var heldWarnings: [[UInt8]] = []
+    var isHolding: Bool { !held.isEmpty || !heldWarnings.isEmpty }
 
     init(session: WebSocketSession, principal: Principal) {
         self.session = session
@@ -52,6 +58,8 @@ final class RunTopic: @unchecked Sendable {
     /// Latest run event of this drain (coalesced: latest wins).
     var pendingRun: [UInt8]?
     var pendingWarnings: [[UInt8]] = []
+    /// The run event of the wave being delivered (coalescing key "run:<id>").
+    var latestRunEvent: [UInt8]?
     var dirty = false
 
     init(key: String, runID: UUID) {
