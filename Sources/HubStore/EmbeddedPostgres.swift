@@ -120,7 +120,10 @@ public final class EmbeddedPostgres: @unchecked Sendable {
 
     private func initialize() throws {
         let fm = FileManager.default
-        try fm.createDirectory(at: dataDirectory, withIntermediateDirectories: true,
+        // The parent must stay traversable for the server's user; the cluster itself is private.
+        try fm.createDirectory(at: dataDirectory.deletingLastPathComponent(), withIntermediateDirectories: true,
+                               attributes: [.posixPermissions: 0o755])
+        try fm.createDirectory(at: dataDirectory, withIntermediateDirectories: false,
                                attributes: [.posixPermissions: 0o700])
         if let user = serverUser {
             try chown(dataDirectory.path, to: user)
