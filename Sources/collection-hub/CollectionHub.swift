@@ -12,7 +12,7 @@ struct CollectionHub: ParsableCommand {
             """,
         version: HubVersion.string,
         subcommands: [ServeCommand.self, EngineCommand.self, MigrateCommand.self, OrgCommand.self, TokenCommand.self,
-                      CategoriesCommand.self, EstimateCommand.self, RunsCommand.self, VersionCommand.self],
+                      CategoriesCommand.self, EstimateCommand.self, RunsCommand.self, BenchCommand.self, VersionCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -1,0 +1,230 @@
+import ArgumentParser
+import Foundation
+import HubStore
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `collection-hub bench fanout|connections|engine`: measurements through the real path
+/// (commit → NOTIFY → hub → WebSocket clients). Build with `-c release`.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure the hub and the engine (release builds).",
+                                                    subcommands: [Fanout.self, Connections.self, EngineBench.self])
+
+    /// Where the hub under test is: started here (default) or an existing one.
+    struct Target: ParsableArguments {
+        @Option(help: "An existing hub (ws://127.0.0.1:PORT/ws); default: start one.") var url: String?
+        @Option(help: "With --url: a token with admin.automation.") var token: String?
+        @Option(name: .customLong("database-url"), help: "With --url: the hub's database.") var databaseURL: String?
+        @Option(name: .customLong("hub-pid"), help: "With --url: the hub's pid, for CPU and memory.") var hubPID: Int32?
+        @Option(help: "Append the result as one JSON line to this file.") var jsonl: String?
+
+        func start(engine: Bool) throws -> BenchHubProcess {
+            ProcessStats.raiseFileLimit()
+            if let url {
+                guard let token, let databaseURL else { throw ValidationError("--url needs --token and --database-url") }
+                return try BenchHubProcess(url: url, token: token, conninfo: databaseURL, pid: hubPID)
+            }
+            return try BenchHubProcess(engine: engine)
+        }
+
+        func emit(_ result: [String: Any]) throws {
+            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            if let jsonl {
+                let line = data + Data("\n".utf8)
+                if let h = FileHandle(forWritingAtPath: jsonl) { h.seekToEndOfFile(); h.write(line); h.closeFile() } else {
+                    _ = FileManager.default.createFile(atPath: jsonl, contents: line)
+                }
+            }
+        }
+    }
+
+    struct Fanout: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "N subscribed clients; M items committed at R events/s.")
+        @OptionGroup var target: Target
+        @Option(help: "Clients subscribed to the run.") var clients: Int = 100
+        @Option(help: "Items to commit.") var events: Int = 5000
+        @Option(help: "Events per second (0 = as fast as possible).") var rate: Int = 1000
+        @Option(help: "Items per transaction.") var batch: Int = 1
+        @Option(help: "Give up waiting for delivery after this many seconds of silence.") var idle: Double = 5
+
+        func run() throws {
+            let hub = try target.start(engine: false)
+            defer { hub.stop() }
+            let producer = try PostgresConnection(conninfo: hub.conninfo)
+            let runID = try producer.query("""
+                INSERT INTO collection_runs (org_id, name, estimated_cost_cents, budget_cap_cents, category_ids, created_by)
+                SELECT o.id, 'bench fanout', 0, 1, '{bench}', (SELECT id FROM users ORDER BY created_at LIMIT 1)
+                FROM orgs o ORDER BY o.created_at LIMIT 1 RETURNING id
+                """).first!.uuid("id")
+            let sendTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: events + 2)
+            sendTimes.initialize(repeating: 0, count: events + 2)
+            defer { sendTimes.deallocate() }
+            let group = BenchClients(expectedEvents: events, subscribe: "{\"type\":\"subscribe\",\"topic\":\"run:\(runID.uuidString.lowercased())\"}",
+                                     sendTimes: sendTimes)
+            let connectStart = Date()
+            group.connect(count: clients, port: hub.port, token: hub.token)
+            let ready = waitUntil(timeout: 120) { group.snapshot.opened + group.snapshot.failed >= clients }
+            Thread.sleep(forTimeInterval: 0.5)  // snapshots answered
+            let connectSeconds = Date().timeIntervalSince(connectStart)
+            let cpuBefore = hub.pid.flatMap(ProcessStats.cpuSeconds)
+            let started = DispatchTime.now().uptimeNanoseconds
+            var produced = 0
+            while produced < events {
+                let n = min(batch, events - produced)
+                if rate > 0 {
+                    let due = started + UInt64(Double(produced) / Double(rate) * 1e9)
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    if due > now { usleep(UInt32((due - now) / 1000)) }
+                }
+                let t = DispatchTime.now().uptimeNanoseconds
+                for seq in (produced + 1)...(produced + n) { sendTimes[seq] = t }
+                try producer.query("""
+                    INSERT INTO collection_items (run_id, item_type, external_id, status, data)
+                    SELECT $1, 'amazon_product', 'E' || g, 'completed', '{"title":"bench"}'::jsonb FROM generate_series($2::int, $3::int) g
+                    """, [runID, produced + 1, produced + n])
+                produced += n
+            }
+            let producerSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            let expected = group.snapshot.opened * events
+            var last = group.snapshot.delivered, lastChange = Date()
+            while group.snapshot.delivered < expected && Date().timeIntervalSince(lastChange) < idle {
+                Thread.sleep(forTimeInterval: 0.05)
+                if group.snapshot.delivered != last { last = group.snapshot.delivered; lastChange = Date() }
+            }
+            let cpuAfter = hub.pid.flatMap(ProcessStats.cpuSeconds)
+            group.stop()
+            let sorted = group.latenciesMS.sorted()
+            let span = Double(group.lastReceive - started) / 1e9
+            var result: [String: Any] = [
+                "scenario": "fanout", "clients": clients, "connected": group.opened, "conn_failed": group.failed,
+                "events": events, "rate": rate, "batch": batch, "ready": ready,
+                "expected": expected, "delivered": group.delivered, "missing": expected - group.delivered,
+                "duplicates": group.duplicates, "frames": group.frames,
+                "p50_ms": percentile(sorted, 0.5), "p99_ms": percentile(sorted, 0.99), "max_ms": Double(sorted.last ?? 0),
+                "events_per_s": span > 0 ? Double(group.delivered) / span : 0, "frames_per_s": span > 0 ? Double(group.frames) / span : 0,
+                "producer_rate": Double(events) / producerSeconds, "connect_s": connectSeconds,
+            ]
+            if let a = cpuBefore, let b = cpuAfter, group.delivered > 0 {
+                result["hub_cpu_s"] = b - a
+                result["hub_cpu_us_per_event"] = (b - a) * 1e6 / Double(group.delivered)
+            }
+            if let pid = hub.pid { result["hub_rss_mb"] = ProcessStats.memoryMB(pid, "VmHWM") ?? 0 }
+            try target.emit(result)
+        }
+    }
+
+    struct Connections: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "N connections held S seconds; connect rate and hub memory.")
+        @OptionGroup var target: Target
+        @Option(help: "Connections.") var clients: Int = 1000
+        @Option(help: "Seconds to hold them.") var hold: Double = 10
+
+        func run() throws {
+            let hub = try target.start(engine: false)
+            defer { hub.stop() }
+            let idleRSS = hub.pid.flatMap { ProcessStats.memoryMB($0, "VmRSS") }
+            let sendTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: 2)
+            defer { sendTimes.deallocate() }
+            let group = BenchClients(expectedEvents: 0, subscribe: "{\"type\":\"subscribe\",\"topic\":\"org\"}", sendTimes: sendTimes)
+            let start = Date()
+            group.connect(count: clients, port: hub.port, token: hub.token)
+            _ = waitUntil(timeout: 300) { group.snapshot.opened + group.snapshot.failed >= clients }
+            let connectSeconds = Date().timeIntervalSince(start)
+            Thread.sleep(forTimeInterval: hold)
+            let snap = group.snapshot
+            var result: [String: Any] = ["scenario": "connections", "clients": clients, "connected": snap.opened, "conn_failed": snap.failed,
+                                         "open_at_end": snap.opened - snap.closed, "connect_s": connectSeconds,
+                                         "connects_per_s": Double(snap.opened) / max(connectSeconds, 0.001), "hold_s": hold]
+            if let pid = hub.pid {
+                let rss = ProcessStats.memoryMB(pid, "VmRSS") ?? 0
+                result["hub_rss_mb"] = rss
+                result["hub_rss_peak_mb"] = ProcessStats.memoryMB(pid, "VmHWM") ?? 0
+                if let idleRSS { result["hub_rss_idle_mb"] = idleRSS; result["hub_kb_per_conn"] = (rss - idleRSS) * 1024 / Double(max(1, snap.opened)) }
+            }
+            group.stop()
+            try target.emit(result)
+        }
+    }
+
+    struct EngineBench: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "engine", abstract: "Items/s committed and delivered, simulated provider at zero latency.")
+        @OptionGroup var target: Target
+        @Option(help: "Items the run should produce (products plus sellers).") var items: Int = 5000
+
+        func run() throws {
+            let hub = try target.start(engine: true)
+            defer { hub.stop() }
+            let db = try PostgresConnection(conninfo: hub.conninfo)
+            // One product per item, one seller each: the simulator's seller pool is small, so
+            // sellers repeat and most items are products; the count is read back at the end.
+            try db.query("""
+                INSERT INTO categories (id, name, expected_products, expected_sellers_per_product, sort_order)
+                VALUES ('bench', 'Bench', $1, 1, 999) ON CONFLICT (id) DO UPDATE SET expected_products = EXCLUDED.expected_products
+                """, [max(1, items - 84)])
+            try db.query("UPDATE collection_settings SET budget_cap_cents = 10000000")
+            try db.query("""
+                INSERT INTO collection_settings (org_id, budget_cap_cents) SELECT id, 10000000 FROM orgs ON CONFLICT (org_id) DO NOTHING
+                """)
+            let sendTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: items * 2 + 2)
+            sendTimes.initialize(repeating: 0, count: items * 2 + 2)
+            defer { sendTimes.deallocate() }
+            let runID = try BenchREST.createRun(port: hub.port, token: hub.token, categories: ["bench"])
+            let group = BenchClients(expectedEvents: items * 2, subscribe: "{\"type\":\"subscribe\",\"topic\":\"run:\(runID)\",\"since\":0}",
+                                     sendTimes: sendTimes)
+            group.connect(count: 1, port: hub.port, token: hub.token)
+            let deadline = Date().addingTimeInterval(600)
+            var row: PostgresRow?
+            while Date() < deadline {
+                row = try db.query("""
+                    SELECT status, item_seq, EXTRACT(EPOCH FROM (completed_at - started_at)) AS secs FROM collection_runs WHERE id = $1
+                    """, [UUID(uuidString: runID)!]).first
+                if let status = try row?.string("status"), status != "pending" && status != "running" { break }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            let total = try row?.int("item_seq") ?? 0
+            _ = waitUntil(timeout: 30) { group.snapshot.delivered >= total }
+            let seconds = Double(try row?.optionalString("secs") ?? "0") ?? 0
+            let deliveredSpan = Double(group.lastReceive - group.firstReceive) / 1e9
+            group.stop()
+            try target.emit(["scenario": "engine", "items": total, "status": try row?.string("status") ?? "?",
+                             "committed_per_s": seconds > 0 ? Double(total) / seconds : 0,
+                             "delivered": group.delivered, "delivered_per_s": deliveredSpan > 0 ? Double(group.delivered) / deliveredSpan : 0,
+                             "run_seconds": seconds])
+        }
+    }
+}
+
+/// Minimal REST calls for the benchmarks.
+enum BenchREST {
+    static func createRun(port: Int, token: String, categories: [String]) throws -> String {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/runs")!)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["category_ids": categories, "name": "bench"])
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        URLSession.shared.dataTask(with: request) { data, _, _ in
+            box.data = data
+            done.signal()
+        }.resume()
+        guard done.wait(timeout: .now() + 30) == .success, let data = box.data,
+              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let id = object["id"] as? String else {
+            throw CLIError("could not create the bench run")
+        }
+        return id
+    }
+
+    final class ResultBox: @unchecked Sendable { var data: Data? }
+}
+
+/// Polls `condition` every 20 ms for at most `timeout` seconds.
+func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    return condition()
+}
