@@ -12,7 +12,7 @@ struct EngineCommand: ParsableCommand {
             let logger = makeLogger("collection-hub.engine")
             let db = try OpenDatabase(database, migrate: true, logger: logger)
             ShutdownCoordinator.shared.onShutdown { db.pool.close() }
-            let engine = try Engine(pool: db.pool, provider: try engineOptions.simulatedProvider(),
+            let engine = try Engine(pool: db.pool, provider: try engineOptions.makeProvider(),
                                     config: engineOptions.engineConfig(), logger: logger)
             engine.start()
             ShutdownCoordinator.shared.onShutdown { engine.stop() }

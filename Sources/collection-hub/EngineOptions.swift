@@ -17,6 +17,15 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("retry-max-s"), help: "Longest wait between retries of an unavailable provider.")
     var retryMaxS: Double = 60
 
+    @Option(help: "Provider: simulated (offline, default) or http (the contract in docs/PROVIDERS.md).")
+    var provider: String = "simulated"
+
+    @Option(name: .customLong("provider-url"), help: "HTTP provider: base URL (env PROVIDER_URL).")
+    var providerURL: String?
+
+    @Option(name: .customLong("provider-timeout-s"), help: "HTTP provider: seconds per request.")
+    var providerTimeoutS: Double = 10
+
     @Option(name: .customLong("sim-seed"), help: "Simulated provider: seed of the catalog.")
     var simSeed: UInt64 = 1
 
@@ -38,6 +47,13 @@ struct EngineOptions: ParsableArguments {
         guard retryMaxS >= 1 else { throw ValidationError("--retry-max-s must be at least 1") }
         if let rate = failureRate, !(0...1).contains(rate) { throw ValidationError("--sim-failure-rate must be between 0 and 1") }
         if let latency = latencyMS, latency < 0 || latency > 60_000 { throw ValidationError("--sim-latency-ms must be between 0 and 60000") }
+        guard ["simulated", "http"].contains(provider) else { throw ValidationError("--provider is simulated or http") }
+        if provider == "http" {
+            guard let text = providerURL ?? env["PROVIDER_URL"], let url = URL(string: text), url.scheme?.hasPrefix("http") == true else {
+                throw ValidationError("--provider http needs --provider-url http(s)://… (or PROVIDER_URL)")
+            }
+            _ = url
+        }
         _ = try ranges(outages)
         _ = try ranges(sim429)
     }
@@ -65,6 +81,15 @@ struct EngineOptions: ParsableArguments {
         c.unitCosts = unitCosts
         c.backoff = Backoff(initial: .seconds(1), maximum: .milliseconds(Int(retryMaxS * 1000)), multiplier: 2, jitter: 0.2)
         return c
+    }
+
+    /// The configured provider; the HTTP provider's key comes from PROVIDER_API_KEY (never a flag,
+    /// so it stays out of process listings).
+    func makeProvider() throws -> any CollectionProvider {
+        guard provider == "http" else { return try simulatedProvider() }
+        let url = URL(string: providerURL ?? env["PROVIDER_URL"] ?? "")!
+        return HTTPProvider(config: .init(baseURL: url, apiKey: env["PROVIDER_API_KEY"],
+                                          timeout: .milliseconds(Int(providerTimeoutS * 1000))))
     }
 
     func simulatedProvider() throws -> SimulatedProvider {

@@ -58,7 +58,7 @@ struct ServeCommand: ParsableCommand {
             try hub.start()
             ShutdownCoordinator.shared.onShutdown { hub.stop() }
             if !noEngine {
-                let engine = try Engine(pool: db.pool, provider: try engineOptions.simulatedProvider(),
+                let engine = try Engine(pool: db.pool, provider: try engineOptions.makeProvider(),
                                         config: engineOptions.engineConfig(), logger: logger)
                 engine.start()
                 // Registered after the hub: stops first, handing its runs back at once.
