@@ -143,7 +143,13 @@ final class HTTPRouter: HTTPHandler {
             responder.respondJSON(status: 200, Array("{\"ok\":true}".utf8),
                                   headers: [("Set-Cookie", "\(Authenticator.cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")])
         case .GET:
-            authenticate(request, responder) { principal in
+            // "Am I logged in?" is a question, not an error: 200 either way, so a browser
+            // checking its session logs no failed request.
+            let secret = Authenticator.secret(authorization: request.header("authorization"), cookie: request.header("cookie"))
+            work.async {
+                guard let secret, let principal = try? authenticator.principal(for: secret) else {
+                    return responder.respondJSON(status: 200, Array("{\"authenticated\":false}".utf8))
+                }
                 responder.respondJSON(status: 200, Array(Self.principalJSON(principal).utf8))
             }
         default:
@@ -152,7 +158,7 @@ final class HTTPRouter: HTTPHandler {
     }
 
     static func principalJSON(_ p: Principal) -> String {
-        "{\"org_id\":\"\(p.orgID.uuidString.lowercased())\",\"user_id\":\"\(p.userID.uuidString.lowercased())\",\"permissions\":[\(p.permissions.sorted().map(jsonQuote).joined(separator: ","))]}"
+        "{\"authenticated\":true,\"org_id\":\"\(p.orgID.uuidString.lowercased())\",\"user_id\":\"\(p.userID.uuidString.lowercased())\",\"permissions\":[\(p.permissions.sorted().map(jsonQuote).joined(separator: ","))]}"
     }
 
     private func authenticate(_ request: HTTPRequest, _ responder: HTTPResponder, _ body: @escaping @Sendable (Principal) -> Void) {
