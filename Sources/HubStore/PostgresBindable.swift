@@ -20,19 +20,7 @@ extension Date: PostgresBindable {
 
 extension Array: PostgresBindable where Element == String {
     /// A one-dimensional text[] literal; every element quoted so commas and braces are data.
-    public var postgresText: String {
-        var out = "{"
-        for (i, element) in enumerated() {
-            if i > 0 { out += "," }
-            out += "\""
-            for ch in element.unicodeScalars {
-                if ch == "\"" || ch == "\\" { out += "\\" }
-                out.unicodeScalars.append(ch)
-            }
-            out += "\""
-        }
-        return out + "}"
-    }
+    public var postgresText: String { PostgresArray(map { Optional($0) }).postgresText }
 }
 
 /// Raw bytes sent as bytea in hex form.

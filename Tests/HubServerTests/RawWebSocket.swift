@@ -55,33 +55,7 @@ final class RawWebSocket {
 
     /// Reads frames until a close frame or EOF; returns the close code if one came.
     func readUntilClose(timeout: TimeInterval = 5) -> UInt16? {
-        let deadline = Date().addingTimeInterval(timeout)
-        var buffer = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while Date() < deadline {
-            let n = recv(fd, &chunk, chunk.count, 0)
-            if n <= 0 { return nil }
-            buffer += chunk[0..<n]
-            // Walk complete frames; server frames are unmasked.
-            var i = 0
-            while i + 2 <= buffer.count {
-                let opcode = buffer[i] & 0x0F
-                var len = Int(buffer[i + 1] & 0x7F)
-                var start = i + 2
-                if len == 126 {
-                    guard i + 4 <= buffer.count else { break }
-                    len = Int(buffer[i + 2]) << 8 | Int(buffer[i + 3]); start = i + 4
-                } else if len == 127 {
-                    guard i + 10 <= buffer.count else { break }
-                    len = (0..<8).reduce(0) { $0 << 8 | Int(buffer[i + 2 + $1]) }; start = i + 10
-                }
-                guard start + len <= buffer.count else { break }
-                if opcode == 8 { return len >= 2 ? UInt16(buffer[start]) << 8 | UInt16(buffer[start + 1]) : 1005 }
-                i = start + len
-            }
-            buffer.removeFirst(i)
-        }
-        return nil
+        readTexts(timeout: timeout, idle: timeout).closeCode
     }
 
     /// Reads text frames until none arrives for `idle` (or `timeout` passes); stops at a

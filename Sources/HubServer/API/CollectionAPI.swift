@@ -128,7 +128,7 @@ public struct CollectionAPI: RESTHandler {
     static func response(for failure: CollectionService.Failure) -> APIResponse {
         switch failure {
         case .validation(let fields):
-            let list = fields.map { "{\"field\":\(jsonQuote($0.field)),\"message\":\(jsonQuote($0.message))}" }.joined(separator: ",")
+            let list = fields.map { "{\"field\":\(JSONText.quote($0.field)),\"message\":\(JSONText.quote($0.message))}" }.joined(separator: ",")
             return .error(422, "validation", failure.description, extra: ",\"fields\":[\(list)]")
         case .overBudget(let m): return .error(400, "over_budget", m)
         case .notFound(let m): return .error(404, "not_found", m)
@@ -150,7 +150,7 @@ enum APIError: Error {
         switch self {
         case .badJSON(let m): return .error(400, "bad_json", m)
         case .invalidQuery(let field, let m):
-            return .error(422, "validation", m, extra: ",\"fields\":[{\"field\":\(jsonQuote(field)),\"message\":\(jsonQuote(m))}]")
+            return .error(422, "validation", m, extra: ",\"fields\":[{\"field\":\(JSONText.quote(field)),\"message\":\(JSONText.quote(m))}]")
         case .forbidden: return .error(403, "forbidden", "this token lacks the admin.automation permission")
         case .notFound: return .error(404, "not_found", "no such endpoint")
         case .methodNotAllowed: return .error(405, "method_not_allowed", "that method is not allowed here")

@@ -27,14 +27,7 @@ extension FanOut {
     func unsubscribe(_ client: ClientState, _ topic: Topic) {
         switch topic {
         case .org:
-            guard client.orgSubscribed else { break }
-            client.orgSubscribed = false
-            metrics.subscriptions -= 1
-            let key = client.principal.orgID.uuidString.lowercased()
-            if let org = orgTopics[key] {
-                org.subscribers[ObjectIdentifier(client)] = nil
-                if org.subscribers.isEmpty { orgTopics[key] = nil }
-            }
+            removeOrgSubscription(client)
         case .run(let runID):
             removeRunSubscription(client, runID.uuidString.lowercased())
         }
@@ -44,14 +37,17 @@ extension FanOut {
     /// Loop thread: the session is gone.
     func clientClosed(_ client: ClientState) {
         for key in Array(client.runs.keys) { removeRunSubscription(client, key) }
-        if client.orgSubscribed {
-            client.orgSubscribed = false
-            metrics.subscriptions -= 1
-            let key = client.principal.orgID.uuidString.lowercased()
-            if let org = orgTopics[key] {
-                org.subscribers[ObjectIdentifier(client)] = nil
-                if org.subscribers.isEmpty { orgTopics[key] = nil }
-            }
+        removeOrgSubscription(client)
+    }
+
+    private func removeOrgSubscription(_ client: ClientState) {
+        guard client.orgSubscribed else { return }
+        client.orgSubscribed = false
+        metrics.subscriptions -= 1
+        let key = client.principal.orgID.uuidString.lowercased()
+        if let org = orgTopics[key] {
+            org.subscribers[ObjectIdentifier(client)] = nil
+            if org.subscribers.isEmpty { orgTopics[key] = nil }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 import HubStore
 import Logging
 
@@ -34,15 +35,11 @@ public struct APIResponse: Sendable {
 
     /// `{"error":{"code":…,"message":…}}` with `status`.
     public static func error(_ status: Int, _ code: String, _ message: String, extra: String = "") -> APIResponse {
-        let body = "{\"error\":{\"code\":\(jsonQuote(code)),\"message\":\(jsonQuote(message))\(extra)}}"
+        let body = "{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message))\(extra)}}"
         return APIResponse(status: status, body: Array(body.utf8))
     }
 }
 
-func jsonQuote(_ s: String) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-    return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
-}
 
 /// Dispatches HTTP requests: /healthz, /metrics, /api/v1/session, /api/v1/…, else static
 /// files from public/. Runs on the loop thread; anything that touches the database goes
@@ -158,7 +155,7 @@ final class HTTPRouter: HTTPHandler {
     }
 
     static func principalJSON(_ p: Principal) -> String {
-        "{\"authenticated\":true,\"org_id\":\"\(p.orgID.uuidString.lowercased())\",\"user_id\":\"\(p.userID.uuidString.lowercased())\",\"permissions\":[\(p.permissions.sorted().map(jsonQuote).joined(separator: ","))]}"
+        "{\"authenticated\":true,\"org_id\":\"\(p.orgID.uuidString.lowercased())\",\"user_id\":\"\(p.userID.uuidString.lowercased())\",\"permissions\":[\(p.permissions.sorted().map(JSONText.quote).joined(separator: ","))]}"
     }
 
     private func authenticate(_ request: HTTPRequest, _ responder: HTTPResponder, _ body: @escaping @Sendable (Principal) -> Void) {

@@ -1,4 +1,5 @@
 import CLibWebSockets
+import HubCore
 import Foundation
 import Logging
 
@@ -178,28 +179,8 @@ func microseconds(_ d: Duration) -> Int64 {
     return max(0, us.partialValue + attoseconds / 1_000_000_000_000)
 }
 
-/// Minimal JSON string escaping for error bodies.
-func jsonEscaped(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                out += String(format: "\\u%04x", scalar.value)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
-}
 
 /// `{"error":{"code":...,"message":...}}` as UTF-8 bytes.
 func jsonErrorBody(code: String, message: String) -> [UInt8] {
-    Array("{\"error\":{\"code\":\(jsonEscaped(code)),\"message\":\(jsonEscaped(message))}}".utf8)
+    Array("{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message))}}".utf8)
 }
