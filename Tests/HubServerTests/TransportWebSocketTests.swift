@@ -205,9 +205,10 @@ final class TransportWebSocketTests: XCTestCase {
         XCTAssertTrue(handler.closed.wait { $0.count == 200 })
     }
 
+    /// The queue path (directWrites off): what an idle socket would otherwise skip.
     func testQueuedJSONArrayFramesAreMerged() throws {
         let handler = TestWebSocketHandler()
-        let loop = try makeLoop(websocket: handler)
+        let loop = try makeLoop(websocket: handler) { $0.directWrites = false }
         defer { loop.stop() }
         let client = try SimpleWebSocketClient.connect(port: loop.boundPort)
         defer { client.close() }
@@ -256,7 +257,7 @@ final class TransportWebSocketTests: XCTestCase {
 
     func testSlowConsumerIsClosedWhenQueueOverflows() throws {
         let handler = TestWebSocketHandler()
-        let loop = try makeLoop(websocket: handler) { $0.maxQueuedBytesPerSession = 64 * 1024 }
+        let loop = try makeLoop(websocket: handler) { $0.maxQueuedBytesPerSession = 64 * 1024; $0.directWrites = false }
         defer { loop.stop() }
         let client = try SimpleWebSocketClient.connect(port: loop.boundPort)
         XCTAssertTrue(handler.opened.wait { $0.count == 1 })

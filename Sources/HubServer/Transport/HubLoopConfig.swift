@@ -30,6 +30,9 @@ public struct HubLoopConfig: Sendable {
     /// Merge consecutive queued frames created with `SharedFrame(…, mergeableJSONArray: true)`
     /// into one `[a…, b…]` frame (up to `maxFrameBytes`) when writing.
     public var mergeJSONArrayFrames: Bool = true
+    /// Write a frame straight away when a session has nothing queued and its socket is
+    /// not choked, instead of waiting for a WRITEABLE callback.
+    public var directWrites: Bool = true
     /// Largest request header block lws will parse (cookies + bearer tokens must fit).
     public var maxHeaderBytes: Int = 8192
     /// Names of request headers lws has no token for that should still be captured

@@ -212,9 +212,23 @@ public final class WebSocketSession {
             closeImmediately(code: 1008, reason: "send queue overflow")
             return
         }
+        if loop.config.directWrites, writeDirectly(frame) { return }
         frames.append(frame)
         queuedBytes += frame.count
         requestWriteable()
+    }
+
+    /// Writes `frame` at once when nothing is queued or pending and the socket can take
+    /// it: a fan-out wave then costs one send() per client instead of one send() plus a
+    /// poll() round trip through WRITEABLE. lws buffers whatever the kernel does not
+    /// accept and reports the pipe choked until it is flushed, so order is kept. Loop thread.
+    private func writeDirectly(_ frame: SharedFrame) -> Bool {
+        guard head == frames.count, !writeRequested, closeRequest == nil, let wsi,
+              lws_send_pipe_choked(wsi) == 0 else { return false }
+        if lws_write(wsi, frame.payloadPointer, frame.count, LWS_WRITE_TEXT) < 0 {
+            closeImmediately(code: 1011, reason: "write failed")
+        }
+        return true
     }
 
     /// Queues a text message owned by this session only. Loop thread.
