@@ -4,13 +4,19 @@ import HubTestSupport
 import XCTest
 
 final class NotifyTriggerTests: XCTestCase {
-    func testItemWithOneMegabyteDataNotifiesUnder8000Bytes() throws {
+    /// A LISTENing connection, a writer, and a run whose own insert notification is drained.
+    func listeningSetup() throws -> (listener: PostgresConnection, writer: PostgresConnection, runID: UUID) {
         let db = try TestDatabase.shared.migratedDatabase()
         let listener = try PostgresConnection(conninfo: db)
         try listener.listen()
         let writer = try PostgresConnection(conninfo: db)
         let runID = try Fixtures.makeRun(writer)
-        _ = try listener.waitForNotifications(timeout: .seconds(2))  // the run's own insert
+        _ = try listener.waitForNotifications(timeout: .seconds(2))
+        return (listener, writer, runID)
+    }
+
+    func testItemWithOneMegabyteDataNotifiesUnder8000Bytes() throws {
+        let (listener, writer, runID) = try listeningSetup()
 
         let big = String(repeating: "x", count: 1_000_000)
         let title = String(repeating: "T", count: 5000)
@@ -30,12 +36,7 @@ final class NotifyTriggerTests: XCTestCase {
     }
 
     func testLargeStatementSendsOneNotificationWithoutEvents() throws {
-        let db = try TestDatabase.shared.migratedDatabase()
-        let listener = try PostgresConnection(conninfo: db)
-        try listener.listen()
-        let writer = try PostgresConnection(conninfo: db)
-        let runID = try Fixtures.makeRun(writer)
-        _ = try listener.waitForNotifications(timeout: .seconds(2))
+        let (listener, writer, runID) = try listeningSetup()
         try writer.query("""
             INSERT INTO collection_items (run_id, item_type, external_id, status)
             SELECT $1, 'amazon_product', 'P' || g, 'completed' FROM generate_series(1, 500) g
@@ -50,12 +51,7 @@ final class NotifyTriggerTests: XCTestCase {
     }
 
     func testUncommittedItemsAreNotAnnounced() throws {
-        let db = try TestDatabase.shared.migratedDatabase()
-        let listener = try PostgresConnection(conninfo: db)
-        try listener.listen()
-        let writer = try PostgresConnection(conninfo: db)
-        let runID = try Fixtures.makeRun(writer)
-        _ = try listener.waitForNotifications(timeout: .seconds(2))
+        let (listener, writer, runID) = try listeningSetup()
         try writer.query("BEGIN")
         try writer.query("INSERT INTO collection_items (run_id, item_type, external_id) VALUES ($1, 'amazon_product', 'X1')", [runID])
         XCTAssertTrue(try listener.waitForNotifications(timeout: .milliseconds(300)).isEmpty)
@@ -67,12 +63,7 @@ final class NotifyTriggerTests: XCTestCase {
     }
 
     func testRunUpdateNotifiesButHeartbeatDoesNot() throws {
-        let db = try TestDatabase.shared.migratedDatabase()
-        let listener = try PostgresConnection(conninfo: db)
-        try listener.listen()
-        let writer = try PostgresConnection(conninfo: db)
-        let runID = try Fixtures.makeRun(writer)
-        _ = try listener.waitForNotifications(timeout: .seconds(2))
+        let (listener, writer, runID) = try listeningSetup()
         try writer.query("UPDATE collection_runs SET heartbeat_at = now(), lease_expires_at = now() + interval '10 s' WHERE id = $1", [runID])
         XCTAssertTrue(try listener.waitForNotifications(timeout: .milliseconds(300)).isEmpty)
         try writer.query("UPDATE collection_runs SET status = 'running', status_reason = NULL WHERE id = $1", [runID])
