@@ -130,3 +130,47 @@ final class HubRobustnessTests: XCTestCase {
                       "vanished clients were not cleaned up")
     }
 }
+
+/// The network fuzz test of scenario 8: malformed handshakes, random bytes, oversized and
+/// fragmented frames, invalid UTF-8 and slow headers; zero crashes, and a normal client is
+/// served afterwards.
+final class NetworkFuzzTests: XCTestCase {
+    func testMalformedTrafficNeverTakesTheHubDown() throws {
+        let h = try HubHarness()
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<120 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(h.port).bigEndian)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            var bytes: [UInt8]
+            switch round % 6 {
+            case 0: bytes = (0..<Int.random(in: 1...4096, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            case 1: bytes = Array("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\n\r\n".utf8)
+            case 2: bytes = Array("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: !!\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer \(h.tokenA)\r\n\r\n".utf8)
+            case 3: bytes = Array("POST /api/v1/runs HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n{".utf8)
+            case 4: bytes = Array("GET /\(String(repeating: "%", count: 3000)) HTTP/1.1\r\n\r\n".utf8)
+            default: bytes = Array("GET / HTTP/1.1\r\nHost: slow".utf8)  // and never finish the headers
+            }
+            _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if round % 6 != 5 { close(fd) } else { DispatchQueue.global().asyncAfter(deadline: .now() + 2) { close(fd) } }
+        }
+        // Upgraded sessions sending random frames: oversized, fragmented, bad UTF-8, random opcodes.
+        for round in 0..<40 {
+            let raw = try RawWebSocket(port: h.port, headers: ["Authorization: Bearer \(h.tokenA)"])
+            switch round % 4 {
+            case 0: raw.sendFrame((0..<Int.random(in: 1...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            case 1: raw.sendFrame(Array("{\"type\":".utf8), fin: false); raw.sendFrame([0xC3, 0x28], opcode: 0, fin: true)
+            case 2: raw.sendFrame([UInt8](repeating: 0x7B, count: 70_000), opcode: 1, fin: false)
+            default: raw.sendFrame([1, 2, 3], opcode: UInt8.random(in: 3...7, using: &rng))
+            }
+            raw.vanish()
+        }
+        let ok = EventCollector(try h.connect(token: h.tokenA))
+        ok.client.send("{\"type\":\"ping\",\"id\":\"after-fuzz\"}")
+        XCTAssertTrue(ok.read { !$0.messages(ofType: "pong").isEmpty }, "the hub stopped serving after the fuzzing")
+        XCTAssertTrue(try XCTUnwrap(httpGet(port: h.port, path: "/healthz")).contains("\"status\":\"ok\""))
+    }
+}
