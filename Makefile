@@ -3,7 +3,8 @@ SWIFT ?= swift
 RELEASE_BIN := .build/release/collection-hub
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: deps test-deps build release run test test-swift test-py fuzz clean
+.PHONY: deps test-deps build release run test fuzz clean
+FUZZ_SECONDS ?= 60
 
 deps:
 	@scripts/install-deps.sh
@@ -30,6 +31,16 @@ test: test-deps
 		$(SWIFT) build -c release --product collection-hub && \
 		.venv/bin/python -m pytest -q tests-py; \
 	fi
+
+# libFuzzer over the WebSocket message parser, NOTIFY payload routing and REST body
+# decoding (HubCore's sources in one module), for FUZZ_SECONDS; fails on any crash.
+fuzz: deps
+	mkdir -p .build/fuzz .build/fuzz-corpus
+	cp fuzz/corpus/* .build/fuzz-corpus/
+	swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name HubCoreFuzz \
+		Sources/HubCore/*.swift Sources/HubCore/Protocol/*.swift fuzz/ProtocolFuzzer.swift \
+		-o .build/fuzz/protocol-fuzzer
+	.build/fuzz/protocol-fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -print_final_stats=1 .build/fuzz-corpus
 
 clean:
 	rm -rf .build .hub

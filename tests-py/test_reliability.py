@@ -129,3 +129,23 @@ def test_several_hubs_share_one_database_and_take_over_a_dead_owner(fresh_hub):
     assert feed.wait(lambda f: len(f.seqs) >= len(items))
     assert feed.seqs == list(range(1, len(items) + 1)), "B's client missed or repeated items"
     feed.close()
+
+
+def test_listen_connection_dropped_repeatedly_mid_run(fresh_hub):
+    hub = fresh_hub(latency_ms=15)
+    run = hub.api("POST", "/runs", {"category_ids": CATEGORIES, "name": "listen drops"})
+    feed = Feed(hub, run["id"])
+    kills = 0
+    while kills < 4 and hub.api("GET", f"/runs/{run['id']}")["status"] != "completed":
+        assert feed.wait(lambda f: len(f.seqs) >= 20 * (kills + 1), timeout=30)
+        out = subprocess.run(["psql", hub.conninfo, "-qtAc",
+                              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%'"],
+                             capture_output=True, text=True, timeout=10)
+        assert out.returncode == 0, out.stderr
+        kills += out.stdout.count("t")
+    assert kills >= 2, "the run ended before the LISTEN connection could be dropped twice"
+    assert hub.wait_run(run["id"], timeout=90)["status"] == "completed"
+    _, items = check_run_is_exact(hub, run["id"])
+    assert feed.wait(lambda f: len(f.seqs) >= len(items))
+    assert feed.seqs == list(range(1, len(items) + 1)), "subscribers missed or repeated items"
+    feed.close()

@@ -31,7 +31,7 @@ public enum ClientMessage: Sendable, Equatable {
             var since: Int64?
             if let raw = object["since"], !(raw is NSNull) {
                 // JSONSerialization gives NSNumber for both numbers and booleans.
-                guard let number = raw as? NSNumber, !isBoolean(number),
+                guard let number = raw as? NSNumber, !isJSONBoolean(number),
                       let value = Int64(exactly: number.doubleValue), value >= 0 else {
                     throw ProtocolError(.badSince, "since must be a non-negative integer sequence number")
                 }
@@ -56,12 +56,6 @@ public enum ClientMessage: Sendable, Equatable {
         }
         return try result.get()
     }
-}
-
-/// Booleans arrive as NSNumber too; `since: true` must not read as 1.
-private func isBoolean(_ number: NSNumber) -> Bool {
-    let type = String(cString: number.objCType)
-    return type == "c" || type == "B"
 }
 
 /// A protocol violation, answered with an error frame carrying `code`.

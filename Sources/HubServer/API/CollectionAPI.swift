@@ -46,15 +46,15 @@ public struct CollectionAPI: RESTHandler {
         case ("GET", 1, "settings"):
             return try .encoded(200, service.getSettings(orgID: org))
         case ("PUT", 1, "settings"):
-            let body = try SettingsBody.decode(r.body)
+            let body = try decodeBody(SettingsRequestBody.decode, r.body)
             return try .encoded(200, service.updateSettings(orgID: org, body.settings, actor: actor))
         case ("GET", 1, "categories"):
             return try .encoded(200, Page(items: service.listCategories(), nextCursor: nil as String?))
         case ("POST", 1, "estimate"):
-            let body = try CategoriesBody.decode(r.body)
+            let body = try decodeBody(RunRequestBody.decode, r.body)
             return try .encoded(200, service.estimate(orgID: org, categoryIDs: body.categoryIDs))
         case ("POST", 1, "runs"):
-            let body = try CategoriesBody.decode(r.body)
+            let body = try decodeBody(RunRequestBody.decode, r.body)
             let created = try service.createRun(orgID: org, name: body.name, categoryIDs: body.categoryIDs, actor: actor)
             return try .encoded(201, RunWithWarnings(run: created.run, warnings: created.warnings))
         case ("GET", 1, "runs"):
