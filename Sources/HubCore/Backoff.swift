@@ -15,7 +15,8 @@ public struct Backoff: Sendable, Equatable {
         self.jitter = jitter
     }
 
-    /// The next delay.
+    /// The next delay: the backoff's own, or `retryAfter` when the provider sent one (capped
+    /// at the maximum, since a hostile or broken header must not park a run for hours).
     public mutating func next(retryAfter: Duration? = nil, random: inout some RandomNumberGenerator) -> Duration {
         let base: Duration
         if let current {
@@ -27,7 +28,7 @@ public struct Backoff: Sendable, Equatable {
         if let retryAfter { return min(max(retryAfter, .zero), maximum) }
         guard jitter > 0 else { return base }
         let factor = 1 + Double.random(in: -jitter...jitter, using: &random)
-        return min(base * factor, maximum)
+        return min(max(base * factor, .zero), maximum)
     }
 
     /// Back to the initial delay after a success.

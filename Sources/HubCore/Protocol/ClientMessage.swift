@@ -4,10 +4,13 @@ import Foundation
 public enum ClientMessage: Sendable, Equatable {
     case subscribe(Topic, since: Int64?)
     case unsubscribe(Topic)
+    /// `id` is any scalar the client sent, as text (numbers and booleans spelled as in JSON).
     case ping(id: String?)
 
     /// The largest message a client may send.
     public static let maxBytes = 64 * 1024
+    /// Ping ids are echoed; a bound keeps a client from making the server echo 64 KiB.
+    public static let maxPingIDLength = 64
 
     /// Parses one text frame; never traps, whatever the bytes.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> ClientMessage {
@@ -30,9 +33,7 @@ public enum ClientMessage: Sendable, Equatable {
             if type == "unsubscribe" { return .unsubscribe(topic) }
             var since: Int64?
             if let raw = object["since"], !(raw is NSNull) {
-                // JSONSerialization gives NSNumber for both numbers and booleans.
-                guard let number = raw as? NSNumber, !isJSONBoolean(number),
-                      let value = Int64(exactly: number.doubleValue), value >= 0 else {
+                guard let value = nonNegativeInteger(raw) else {
                     throw ProtocolError(.badSince, "since must be a non-negative integer sequence number")
                 }
                 guard case .run = topic else { throw ProtocolError(.badSince, "since applies to run topics only") }
@@ -40,11 +41,7 @@ public enum ClientMessage: Sendable, Equatable {
             }
             return .subscribe(topic, since: since)
         case "ping":
-            var id: String?
-            if let raw = object["id"] {
-                if let s = raw as? String { id = String(s.prefix(64)) } else if let n = raw as? NSNumber { id = n.stringValue }
-            }
-            return .ping(id: id)
+            return .ping(id: object["id"].flatMap(scalarText))
         default:
             throw ProtocolError(.unknownType, "unknown message type \(type.prefix(40))")
         }
@@ -58,29 +55,28 @@ public enum ClientMessage: Sendable, Equatable {
     }
 }
 
-/// A protocol violation, answered with an error frame carrying `code`.
-public struct ProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Stable machine-readable codes (docs/PROTOCOL.md).
-    public enum Code: String, Sendable {
-        case badJSON = "bad_json"
-        case notObject = "not_object"
-        case unknownType = "unknown_type"
-        case badTopic = "bad_topic"
-        case badSince = "bad_since"
-        case tooLarge = "too_large"
-        case badUTF8 = "bad_utf8"
-        case notFound = "not_found"
-        case forbidden = "forbidden"
-        case tooManySubscriptions = "too_many_subscriptions"
-        case rateLimited = "rate_limited"
-        case unavailable = "unavailable"
+/// `since` as an exact Int64: booleans refused (they arrive as NSNumber too, and `true` must
+/// not read as 1), fractions refused, and large integers kept exact rather than via Double.
+private func nonNegativeInteger(_ raw: Any) -> Int64? {
+    guard let number = raw as? NSNumber, !isJSONBoolean(number) else { return nil }
+    let value: Int64
+    if let exact = Int64(exactly: number.doubleValue), exact.magnitude < 1 << 53 {
+        value = exact
+    } else if let parsed = Int64(number.stringValue) {
+        // Beyond 2^53 a Double is not exact; the number's own digits are.
+        value = parsed
+    } else {
+        return nil
     }
+    return value >= 0 ? value : nil
+}
 
-    public let code: Code
-    public let message: String
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
+/// A ping id as text; objects and arrays are not scalars and are ignored.
+private func scalarText(_ raw: Any) -> String? {
+    if let s = raw as? String { return String(s.prefix(ClientMessage.maxPingIDLength)) }
+    if let n = raw as? NSNumber {
+        if isJSONBoolean(n) { return n.boolValue ? "true" : "false" }
+        return String(n.stringValue.prefix(ClientMessage.maxPingIDLength))
     }
-    public var description: String { "\(code.rawValue): \(message)" }
+    return nil
 }

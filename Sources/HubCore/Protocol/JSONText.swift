@@ -1,34 +1,22 @@
-/// Minimal JSON writing for server messages: no JSONEncoder on hot paths.
+/// JSON as Swift strings for callers that build text (REST bodies, control frames); the
+/// escaping itself lives in `JSONWriter` so there is one escaper.
 public enum JSONText {
     /// `s` as a JSON string literal, quotes included.
     public static func quote(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        var writer = JSONWriter(reservingCapacity: s.utf8.count + 2)
+        writer.string(s)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     /// {"type":"error","code":…,"message":…[,"topic":…]}
     public static func error(_ error: ProtocolError, topic: String? = nil) -> String {
-        var s = "{\"type\":\"error\",\"code\":\(quote(error.code.rawValue)),\"message\":\(quote(error.message))"
-        if let topic { s += ",\"topic\":\(quote(topic))" }
-        return s + "}"
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("type"); w.string("error")
+        w.key("code"); w.string(error.code.rawValue)
+        w.key("message"); w.string(error.message)
+        if let topic { w.key("topic"); w.string(topic) }
+        w.endObject()
+        return String(decoding: w.bytes, as: UTF8.self)
     }
 }

@@ -1,13 +1,13 @@
 import Foundation
 
 /// Why a REST body was refused: not a JSON object at all (400), or fields that are wrong (422).
-public enum RequestBodyError: Error, Equatable {
+public enum RequestBodyError: Error, Sendable, Equatable {
     case badJSON(String)
     case invalid([FieldError])
 }
 
 /// `{"name": optional, "category_ids": [...]}` for estimates and new runs.
-public struct RunRequestBody: Equatable {
+public struct RunRequestBody: Sendable, Equatable {
     public let name: String?
     public let categoryIDs: [String]
 
@@ -26,7 +26,7 @@ public struct RunRequestBody: Equatable {
 }
 
 /// `{"budget_cap_cents", "soft_warning_percent", "max_concurrent_runs"}`: all three whole numbers.
-public struct SettingsRequestBody: Equatable {
+public struct SettingsRequestBody: Sendable, Equatable {
     public let settings: BudgetSettings
 
     public static func decode(_ body: [UInt8]) throws(RequestBodyError) -> SettingsRequestBody {

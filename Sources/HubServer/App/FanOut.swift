@@ -318,7 +318,7 @@ final class FanOut: @unchecked Sendable {
         guard client.session.isOpen else { return }
         metrics.slowClientsClosed += 1
         logger.notice("closing slow client \(client.session.id) with \(client.session.queuedBytes) bytes queued")
-        client.session.close(code: CloseCodes.slowConsumer, reason: "slow consumer: resume with since")
+        client.session.close(code: CloseCode.slowConsumer, reason: CloseCode.slowConsumerReason)
     }
 
     func sendControl(_ text: String, to client: ClientState) {
@@ -326,11 +326,4 @@ final class FanOut: @unchecked Sendable {
         client.session.sendText(text)
         metrics.framesSent += 1
     }
-}
-
-/// WebSocket close codes the hub uses (docs/PROTOCOL.md).
-enum CloseCodes {
-    static let slowConsumer: UInt16 = 4008
-    static let policyViolation: UInt16 = 1008
-    static let unauthorized: UInt16 = 4401
 }

@@ -53,7 +53,7 @@ final class WebSocketProtocol: WebSocketHandler {
 
     func didOpen(_ session: WebSocketSession) {
         guard let box = session.userInfo as? PrincipalBox else {
-            session.close(code: CloseCodes.unauthorized, reason: "unauthorized")
+            session.close(code: CloseCode.unauthorized, reason: "unauthorized")
             return
         }
         // The captured credentials are no longer needed: keep per-connection memory small.
@@ -76,7 +76,7 @@ final class WebSocketProtocol: WebSocketHandler {
         client.windowMessages += 1
         if client.windowMessages > maxMessagesPerSecond {
             fanOut.sendControl(JSONText.error(ProtocolError(.rateLimited, "more than \(maxMessagesPerSecond) messages a second")), to: client)
-            session.close(code: CloseCodes.policyViolation, reason: "message flood")
+            session.close(code: CloseCode.policyViolation, reason: "message flood")
             return
         }
         let message: ClientMessage
