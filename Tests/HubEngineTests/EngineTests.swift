@@ -123,7 +123,7 @@ final class EngineTests: XCTestCase {
         let run = try f.service.createRun(orgID: f.org, name: nil, categoryIDs: ["collectibles", "beauty"], actor: f.actor).run
         let first = try f.engine(sim, owner: "first", lease: .seconds(1))
         first.start()
-        XCTAssertTrue(waitFor { (try? f.itemStats(run.id).count) ?? 0 > 40 })
+        XCTAssertTrue(waitUntil { (try? f.itemStats(run.id).count) ?? 0 > 40 })
         first.stopAbruptly()
         let before = try f.itemStats(run.id).count
         XCTAssertEqual(try f.run(run.id).status, .running, "an abrupt stop must not touch the run")
@@ -171,7 +171,7 @@ final class EngineTests: XCTestCase {
         let engine = try f.engine(sim)
         engine.start()
         defer { engine.stop() }
-        XCTAssertTrue(waitFor { (try? f.run(run.id).statusReason) == .providerUnavailable })
+        XCTAssertTrue(waitUntil { (try? f.run(run.id).statusReason) == .providerUnavailable })
         // Another "process" (a second service on the same database) pauses it.
         let other = CollectionService(pool: f.pool)
         XCTAssertEqual(try other.pause(orgID: f.org, runID: run.id, actor: f.actor).statusReason, .admin)
@@ -221,13 +221,4 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(try rows[0].int("times_seen"), 3)
         XCTAssertEqual(try rows[0].uuid("first_seen_run_id"), run.id)
     }
-}
-
-func waitFor(timeout: TimeInterval = 20, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if condition() { return true }
-        Thread.sleep(forTimeInterval: 0.01)
-    }
-    return false
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HubServer
 import HubStore
+import HubTestSupport
 import XCTest
 
 final class HubRobustnessTests: XCTestCase {

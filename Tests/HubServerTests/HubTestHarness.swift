@@ -142,13 +142,3 @@ final class EventCollector {
 
     func messages(ofType type: String) -> [[String: Any]] { messages.filter { $0["type"] as? String == type } }
 }
-
-/// Polls `condition` for up to `timeout` seconds.
-func waitUntil(timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if condition() { return true }
-        Thread.sleep(forTimeInterval: 0.02)
-    }
-    return condition()
-}

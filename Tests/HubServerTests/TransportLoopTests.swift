@@ -1,5 +1,6 @@
 import Foundation
 @testable import HubServer
+import HubTestSupport
 import XCTest
 
 final class TransportLoopTests: XCTestCase {
