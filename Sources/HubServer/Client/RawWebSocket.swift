@@ -2,12 +2,12 @@ import Foundation
 
 /// A WebSocket client on a bare POSIX socket, for what a well-behaved library will not do:
 /// stop reading, vanish without a close frame, send malformed or oversized frames.
-final class RawWebSocket {
-    let fd: Int32
-    private(set) var handshakeStatus = 0
+public final class RawWebSocket {
+    public let fd: Int32
+    public private(set) var handshakeStatus = 0
 
     /// Connects and performs the opening handshake; `receiveBuffer` shrinks SO_RCVBUF.
-    init(port: Int, headers: [String], receiveBuffer: Int32? = nil) throws {
+    public init(port: Int, headers: [String], receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var tv = timeval(tv_sec: 5, tv_usec: 0)
@@ -35,7 +35,7 @@ final class RawWebSocket {
     deinit { close(fd) }
 
     /// Sends one masked frame with `opcode` (1 text, 2 binary) and FIN as given.
-    func sendFrame(_ payload: [UInt8], opcode: UInt8 = 1, fin: Bool = true) {
+    public func sendFrame(_ payload: [UInt8], opcode: UInt8 = 1, fin: Bool = true) {
         var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
         if payload.count < 126 {
@@ -51,16 +51,16 @@ final class RawWebSocket {
         writeAll(frame)
     }
 
-    func sendText(_ text: String) { sendFrame(Array(text.utf8)) }
+    public func sendText(_ text: String) { sendFrame(Array(text.utf8)) }
 
     /// Reads frames until a close frame or EOF; returns the close code if one came.
-    func readUntilClose(timeout: TimeInterval = 5) -> UInt16? {
+    public func readUntilClose(timeout: TimeInterval = 5) -> UInt16? {
         readTexts(timeout: timeout, idle: timeout).closeCode
     }
 
     /// Reads text frames until none arrives for `idle` (or `timeout` passes); stops at a
     /// close frame, reporting its code.
-    func readTexts(timeout: TimeInterval = 20, idle: TimeInterval = 1) -> (texts: [String], closeCode: UInt16?) {
+    public func readTexts(timeout: TimeInterval = 20, idle: TimeInterval = 1) -> (texts: [String], closeCode: UInt16?) {
         var tv = timeval(tv_sec: Int(idle), tv_usec: Int((idle - Double(Int(idle))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let deadline = Date().addingTimeInterval(timeout)
@@ -96,7 +96,7 @@ final class RawWebSocket {
     }
 
     /// Drops the connection with no close frame (RST), as a crashed client would.
-    func vanish() {
+    public func vanish() {
         var lingering = linger(l_onoff: 1, l_linger: 0)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lingering, socklen_t(MemoryLayout<linger>.size))
         shutdown(fd, Int32(SHUT_RDWR))
