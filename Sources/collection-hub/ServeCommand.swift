@@ -23,11 +23,15 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("allowed-origin"), help: "Extra Origin allowed to open the WebSocket (repeatable).")
     var allowedOrigins: [String] = []
 
+    @Option(name: .customLong("client-queue-kib"), help: "Bytes (KiB) queued for one WebSocket client before it is closed as a slow consumer (4008).")
+    var clientQueueKiB: Int = 4096
+
     @Flag(help: "Create a demo org and print an admin token with the dashboard URL.")
     var demo = false
 
     func validate() throws {
         _ = try parseListen()
+        guard (64...1_048_576).contains(clientQueueKiB) else { throw ValidationError("--client-queue-kib takes 64 to 1048576") }
     }
 
     func parseListen() throws -> (String, Int) {
@@ -53,6 +57,7 @@ struct ServeCommand: ParsableCommand {
             config.host = host
             config.port = port
             config.allowedOrigins = allowedOrigins
+            config.maxQueuedBytesPerClient = clientQueueKiB * 1024
             let service = CollectionService(pool: db.pool, unitCosts: engineOptions.unitCosts)
             let hub = Hub(config: config, pool: db.pool, api: CollectionAPI(service: service, logger: logger), logger: logger)
             try hub.start()

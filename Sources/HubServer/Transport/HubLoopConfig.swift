@@ -27,6 +27,11 @@ public struct HubLoopConfig: Sendable {
     /// Outgoing bytes a session may have queued before it is considered too slow and is
     /// closed with 1008 (policy violation). 0 disables the limit.
     public var maxQueuedBytesPerSession: Int = 16 << 20
+    /// SO_SNDBUF of each WebSocket connection (0 = the kernel's autotuning, up to
+    /// tcp_wmem's maximum, 4 MiB on Debian). Bounding it bounds the kernel memory a client
+    /// that stops reading can pin, and makes `maxQueuedBytesPerSession` and the fan-out's
+    /// slow-consumer bound mean what they say. The kernel doubles the value.
+    public var socketSendBufferBytes: Int = 256 * 1024
     /// Merge consecutive queued frames created with `SharedFrame(…, mergeableJSONArray: true)`
     /// into one `[a…, b…]` frame (up to `maxFrameBytes`) when writing.
     public var mergeJSONArrayFrames: Bool = true

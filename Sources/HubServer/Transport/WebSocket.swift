@@ -455,6 +455,10 @@ extension HubLoop {
         preconditionOnLoop()
         guard let session = existingBox(wsi)?.session else { return -1 }
         session.opened = true
+        if config.socketSendBufferBytes > 0 {
+            var size = Int32(clamping: config.socketSendBufferBytes)
+            setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         sessions[session.id] = session
         webSocketHandler?.didOpen(session)
         return 0
