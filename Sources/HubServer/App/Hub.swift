@@ -14,6 +14,7 @@ public final class Hub: @unchecked Sendable {
     let router: HTTPRouter
     private var loop: HubLoop?
     private var listener: NotificationListener?
+    private let memoryReturn = MemoryReturn()
 
     /// `api` answers the REST routes under /api/v1; nil serves only static files and health.
     public init(config: HubConfig, pool: ConnectionPool, api: (any RESTHandler)? = nil,
@@ -55,7 +56,19 @@ public final class Hub: @unchecked Sendable {
                 }
             })
         self.listener = listener
-        loop.post { listener.start() }
+        loop.post { [self] in
+            listener.start()
+            watchMemory(loop)
+        }
+    }
+
+    /// Every 2 s on the loop: returns memory once enough clients have gone.
+    private func watchMemory(_ loop: HubLoop) {
+        _ = loop.schedule(after: .seconds(2)) { [weak self, weak loop] in
+            guard let self, let loop else { return }
+            memoryReturn.observe(closedTotal: fanOut.metrics.connectionsOpened - fanOut.metrics.connectionsOpen)
+            watchMemory(loop)
+        }
     }
 
     /// Stops LISTEN and the loop; idempotent.
