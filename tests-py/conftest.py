@@ -19,6 +19,13 @@ BINARY = ROOT / ".build" / "release" / "collection-hub"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+def run_bench(*args, timeout=300):
+    """`collection-hub bench …` (it starts its own hub); its JSON result line."""
+    out = subprocess.run([str(BINARY), "bench", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,16 +1,5 @@
 """A few seconds of each `collection-hub bench` sub-command: they run and report sane figures."""
-import json
-import subprocess
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-BINARY = ROOT / ".build" / "release" / "collection-hub"
-
-
-def bench(*args):
-    out = subprocess.run([str(BINARY), "bench", *args], cwd=ROOT, capture_output=True, text=True, timeout=180)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+from conftest import run_bench as bench
 
 
 def test_fanout_smoke():

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import Feed, HubProcess
+from conftest import Feed, HubProcess, run_bench
 
 CATEGORIES = ["collectibles", "beauty"]
 
@@ -149,3 +149,31 @@ def test_listen_connection_dropped_repeatedly_mid_run(fresh_hub):
     assert feed.wait(lambda f: len(f.seqs) >= len(items))
     assert feed.seqs == list(range(1, len(items) + 1)), "subscribers missed or repeated items"
     feed.close()
+
+
+def test_mass_disconnect_loses_nothing_and_memory_comes_back():
+    """Scenario 6: 500 subscribers, the 250 of a child process killed with SIGKILL halfway
+    through 2,000 events; three times over."""
+    r = run_bench("mass-disconnect", "--clients", "500", "--kill", "250", "--late", "50",
+                  "--events", "2000", "--rate", "1000", "--cycles", "3")
+    for c in r["cycles"]:
+        assert c["survivors"] == 250 and c["killed"] == 250 and c["late"] == 50 and c["conn_failed"] == 0, c
+        assert c["missing"] == 0 and c["duplicates"] == 0, c
+        assert c["open_before_kill"] == 500, c
+        assert c["open_after_kill"] == 300, "the killed clients' connections were not dropped"
+        assert c["all_closed"], c
+    # Back to the level before: within 3 MB of the idle hub, and no growth cycle over cycle.
+    assert r["rss_after_last_mb"] <= r["rss_idle_mb"] + 3, r
+    assert r["rss_after_last_mb"] <= r["rss_after_first_mb"] + 1, r
+
+
+def test_slow_client_is_closed_resumes_exactly_and_others_keep_their_latency():
+    """Scenario 7: 100 clients read; in every other phase 5 more subscribe and stop reading."""
+    r = run_bench("slow-client", "--clients", "100", "--slow", "5", "--events", "4000", "--rate", "1000",
+                  "--rounds", "2", "--client-queue-kib", "512")
+    assert r["connected"] == 100 and r["missing"] == 0 and r["duplicates"] == 0, r
+    assert r["stalled_close_codes"] == [4008] * 10, r
+    assert r["slow_clients_closed_metric"] == 10, r
+    assert r["resume_missing"] == 0 and r["resume_duplicates"] == 0, r
+    # Not affected: p99 with stalled clients within 50% (or 5 ms) of p99 without, same session.
+    assert r["p99_ms_with"] <= max(1.5 * r["p99_ms_without"], r["p99_ms_without"] + 5), r

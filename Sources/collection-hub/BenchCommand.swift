@@ -5,11 +5,12 @@ import HubStore
 import FoundationNetworking
 #endif
 
-/// `collection-hub bench fanout|connections|engine`: measurements through the real path
+/// `collection-hub bench fanout|connections|engine|mass-disconnect|slow-client`: measurements through the real path
 /// (commit → NOTIFY → hub → WebSocket clients). Build with `-c release`.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure the hub and the engine (release builds).",
-                                                    subcommands: [Fanout.self, Connections.self, EngineBench.self])
+                                                    subcommands: [Fanout.self, Connections.self, EngineBench.self, MassDisconnect.self, SlowClient.self,
+                                                                  HoldClientsCommand.self])
 
     /// Where the hub under test is: started here (default) or an existing one.
     struct Target: ParsableArguments {
@@ -19,13 +20,13 @@ struct BenchCommand: ParsableCommand {
         @Option(name: .customLong("hub-pid"), help: "With --url: the hub's pid, for CPU and memory.") var hubPID: Int32?
         @Option(help: "Append the result as one JSON line to this file.") var jsonl: String?
 
-        func start(engine: Bool) throws -> BenchHubProcess {
+        func start(engine: Bool, extraArguments: [String] = []) throws -> BenchHubProcess {
             ProcessStats.raiseFileLimit()
             if let url {
                 guard let token, let databaseURL else { throw ValidationError("--url needs --token and --database-url") }
                 return try BenchHubProcess(url: url, token: token, conninfo: databaseURL, pid: hubPID)
             }
-            return try BenchHubProcess(engine: engine)
+            return try BenchHubProcess(engine: engine, extraArguments: extraArguments)
         }
 
         func emit(_ result: [String: Any]) throws {
@@ -52,17 +53,9 @@ struct BenchCommand: ParsableCommand {
         func run() throws {
             let hub = try target.start(engine: false)
             defer { hub.stop() }
-            let producer = try PostgresConnection(conninfo: hub.conninfo)
-            let runID = try producer.query("""
-                INSERT INTO collection_runs (org_id, name, estimated_cost_cents, budget_cap_cents, category_ids, created_by)
-                SELECT o.id, 'bench fanout', 0, 1, '{bench}', (SELECT id FROM users ORDER BY created_at LIMIT 1)
-                FROM orgs o ORDER BY o.created_at LIMIT 1 RETURNING id
-                """).first!.uuid("id")
-            let sendTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: events + 2)
-            sendTimes.initialize(repeating: 0, count: events + 2)
-            defer { sendTimes.deallocate() }
-            let group = BenchClients(expectedEvents: events, subscribe: "{\"type\":\"subscribe\",\"topic\":\"run:\(runID.uuidString.lowercased())\"}",
-                                     sendTimes: sendTimes)
+            let producer = try BenchProducer(conninfo: hub.conninfo, capacity: events, name: "bench fanout")
+            let group = BenchClients(expectedEvents: events, subscribe: "{\"type\":\"subscribe\",\"topic\":\"\(producer.topic)\"}",
+                                     sendTimes: producer.sendTimes)
             let connectStart = Date()
             group.connect(count: clients, port: hub.port, token: hub.token)
             let ready = waitUntil(timeout: 120) { group.snapshot.opened + group.snapshot.failed >= clients }
@@ -70,29 +63,9 @@ struct BenchCommand: ParsableCommand {
             let connectSeconds = Date().timeIntervalSince(connectStart)
             let cpuBefore = hub.pid.flatMap(ProcessStats.cpuSeconds)
             let started = DispatchTime.now().uptimeNanoseconds
-            var produced = 0
-            while produced < events {
-                let n = min(batch, events - produced)
-                if rate > 0 {
-                    let due = started + UInt64(Double(produced) / Double(rate) * 1e9)
-                    let now = DispatchTime.now().uptimeNanoseconds
-                    if due > now { usleep(UInt32((due - now) / 1000)) }
-                }
-                let t = DispatchTime.now().uptimeNanoseconds
-                for seq in (produced + 1)...(produced + n) { sendTimes[seq] = t }
-                try producer.query("""
-                    INSERT INTO collection_items (run_id, item_type, external_id, status, data)
-                    SELECT $1, 'amazon_product', 'E' || g, 'completed', '{"title":"bench"}'::jsonb FROM generate_series($2::int, $3::int) g
-                    """, [runID, produced + 1, produced + n])
-                produced += n
-            }
-            let producerSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            let producerSeconds = try producer.produce(events, rate: rate, batch: batch)
             let expected = group.snapshot.opened * events
-            var last = group.snapshot.delivered, lastChange = Date()
-            while group.snapshot.delivered < expected && Date().timeIntervalSince(lastChange) < idle {
-                Thread.sleep(forTimeInterval: 0.05)
-                if group.snapshot.delivered != last { last = group.snapshot.delivered; lastChange = Date() }
-            }
+            group.waitForDelivery(expected, idle: idle)
             let cpuAfter = hub.pid.flatMap(ProcessStats.cpuSeconds)
             group.stop()
             let sorted = group.latenciesMS.sorted()
@@ -196,24 +169,38 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-/// Minimal REST calls for the benchmarks.
+/// Minimal HTTP calls for the benchmarks.
 enum BenchREST {
     static func createRun(port: Int, token: String, categories: [String]) throws -> String {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/runs")!)
-        request.httpMethod = "POST"
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.httpBody = try JSONSerialization.data(withJSONObject: ["category_ids": categories, "name": "bench"])
+        let body = try JSONSerialization.data(withJSONObject: ["category_ids": categories, "name": "bench"])
+        guard let data = request("POST", port: port, path: "/api/v1/runs", token: token, body: body),
+              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let id = object["id"] as? String else {
+            throw CLIError("could not create the bench run")
+        }
+        return id
+    }
+
+    /// One sample from the hub's /metrics (e.g. `hub_connections`).
+    static func metric(port: Int, _ name: String) -> Double? {
+        guard let data = request("GET", port: port, path: "/metrics") else { return nil }
+        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
+
+    /// The response body, or nil on any failure or after 30 s.
+    static func request(_ method: String, port: Int, path: String, token: String? = nil, body: Data? = nil) -> Data? {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        request.timeoutInterval = 30
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        request.httpBody = body
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
         URLSession.shared.dataTask(with: request) { data, _, _ in
             box.data = data
             done.signal()
         }.resume()
-        guard done.wait(timeout: .now() + 30) == .success, let data = box.data,
-              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let id = object["id"] as? String else {
-            throw CLIError("could not create the bench run")
-        }
-        return id
+        return done.wait(timeout: .now() + 30) == .success ? box.data : nil
     }
 
     final class ResultBox: @unchecked Sendable { var data: Data? }

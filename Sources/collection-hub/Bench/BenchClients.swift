@@ -19,6 +19,8 @@ final class BenchClients: WebSocketClientHandler, @unchecked Sendable {
     private(set) var duplicates = 0
     private(set) var frames = 0
     private(set) var latenciesMS: [Float] = []
+    /// The seq each entry of `latenciesMS` belongs to.
+    private var latencySeqs: [Int32] = []
     private(set) var firstReceive: UInt64 = 0
     private(set) var lastReceive: UInt64 = 0
 
@@ -62,12 +64,32 @@ final class BenchClients: WebSocketClientHandler, @unchecked Sendable {
                 seen[seq] = true
                 delivered += 1
                 let sent = sendTimes[seq]
-                if sent > 0 && now > sent { latenciesMS.append(Float(now - sent) / 1_000_000) }
+                if sent > 0 && now > sent {
+                    latenciesMS.append(Float(now - sent) / 1_000_000)
+                    latencySeqs.append(Int32(seq))
+                }
             }
             received[ObjectIdentifier(connection)] = seen
             if firstReceive == 0 { firstReceive = now }
             lastReceive = now
         }
+    }
+
+    /// Sorted latencies of the events whose seq is in `seqs`.
+    func latencies(seqs: ClosedRange<Int>) -> [Float] {
+        lock.withLock { zip(latencySeqs, latenciesMS).filter { seqs.contains(Int($0.0)) }.map(\.1) }.sorted()
+    }
+
+    /// Waits until `count` events arrived, or none arrived for `idle` seconds; true if all did.
+    @discardableResult
+    func waitForDelivery(_ count: Int, idle: TimeInterval, limit: TimeInterval = 600) -> Bool {
+        var last = snapshot.delivered, lastChange = Date()
+        let deadline = Date().addingTimeInterval(limit)
+        while snapshot.delivered < count && Date().timeIntervalSince(lastChange) < idle && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            if snapshot.delivered != last { last = snapshot.delivered; lastChange = Date() }
+        }
+        return snapshot.delivered >= count
     }
 
     func onClose(_ connection: ClientConnection, code: UInt16) { lock.withLock { closed += 1 } }

@@ -28,23 +28,13 @@ final class BenchHubProcess {
         try p.run()
         process = p
         pid = p.processIdentifier
-        var token: String?
-        let handle = out.fileHandleForReading
-        var buffer = ""
-        let deadline = Date().addingTimeInterval(120)
-        while token == nil && Date() < deadline {
-            let data = handle.availableData
-            if data.isEmpty { break }
-            buffer += String(decoding: data, as: UTF8.self)
-            if let line = buffer.split(separator: "\n").first(where: { $0.contains("Admin token") }) {
-                token = line.split(separator: " ").last.map(String.init)
-            }
+        let reader = LineReader(out.fileHandleForReading)  // also keeps the pipe drained
+        guard let line = reader.line(containing: "Admin token", timeout: 120), let token = line.split(separator: " ").last else {
+            p.terminate()
+            throw CLIError("the hub under test did not start")
         }
-        guard let token else { p.terminate(); throw CLIError("the hub under test did not start") }
-        self.token = token
+        self.token = String(token)
         conninfo = "host=\(work.appendingPathComponent("pg").path) dbname=collection_hub user=postgres"
-        // Keep draining its output so it never blocks on a full pipe.
-        Thread.detachNewThread { while !handle.availableData.isEmpty {} }
     }
 
     /// An existing hub: its port, a token, the database it listens on, and optionally its pid.
