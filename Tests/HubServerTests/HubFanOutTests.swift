@@ -70,6 +70,27 @@ final class HubFanOutTests: XCTestCase {
         XCTAssertEqual(c.itemSeqs, Array(1...65))
     }
 
+    func testClientsWhoSubscribeBeforeTheHubListensMissNothing() throws {
+        // A restarted hub serves before its LISTEN connection is up, and reconnecting
+        // dashboards subscribe at once: what commits in between is never notified.
+        let h = try HubHarness { $0.listenStartDelay = .seconds(2) }
+        let run = try h.makeRun()
+        let feed = EventCollector(try h.connect(token: h.tokenA))
+        feed.client.send("{\"type\":\"subscribe\",\"topic\":\"run:\(run.uuidString.lowercased())\",\"since\":0}")
+        let nav = EventCollector(try h.connect(token: h.tokenA))
+        nav.client.send("{\"type\":\"subscribe\",\"topic\":\"org\"}")
+        XCTAssertTrue(feed.read { !$0.messages(ofType: "snapshot").isEmpty })
+        XCTAssertTrue(nav.read { !$0.messages(ofType: "snapshot").isEmpty })
+        XCTAssertNil(h.hub.listenBackendPID(), "the window this test needs closed too early")
+        try h.commitItems(run: run, count: 5)
+        try h.pool.query("UPDATE collection_runs SET status = 'running', started_at = now() WHERE id = $1", [run])
+        XCTAssertTrue(feed.read { $0.itemSeqs.count >= 5 }, "got \(feed.itemSeqs)")
+        XCTAssertEqual(feed.itemSeqs, Array(1...5))
+        XCTAssertTrue(nav.read { $0.messages(ofType: "run").contains { $0["status"] as? String == "running" } },
+                      "the org stream never learned the run started")
+        XCTAssertTrue(nav.read { $0.messages(ofType: "badge").contains { ($0["running"] as? Int) == 1 } })
+    }
+
     func testOtherOrgsRunIsNotFoundAndSilent() throws {
         let h = try HubHarness()
         let runA = try h.makeRun(org: h.orgA)

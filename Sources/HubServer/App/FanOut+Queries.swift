@@ -54,13 +54,13 @@ enum FanOutQueries {
         return Array("{\"type\":\"badge\",\"running\":\(try row.int("running")),\"pending\":\(try row.int("pending")),\"paused\":\(try row.int("paused"))}".utf8)
     }
 
-    /// Run events of an org's live and recently finished runs, newest first.
-    static func orgRuns(_ c: PostgresConnection, org: UUID, limit: Int = 50) throws -> [[UInt8]] {
+    /// Run events of an org's live and recently finished runs, newest first, with the run ids.
+    static func orgRuns(_ c: PostgresConnection, org: UUID, limit: Int = 50) throws -> [(run: String, event: [UInt8])] {
         try c.query("""
-            SELECT collection_run_event(r)::text AS ev FROM collection_runs r
+            SELECT r.id::text AS id, collection_run_event(r)::text AS ev FROM collection_runs r
             WHERE r.org_id = $1 AND (r.status IN ('pending', 'running', 'paused') OR r.updated_at > now() - interval '1 day')
             ORDER BY r.created_at DESC LIMIT $2
-            """, [org, limit]).rows.map { try $0.optionalBytes("ev") ?? [] }
+            """, [org, limit]).rows.map { (try $0.string("id"), try $0.optionalBytes("ev") ?? []) }
     }
 }
 

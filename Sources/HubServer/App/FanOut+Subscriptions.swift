@@ -69,6 +69,7 @@ extension FanOut {
         }
         let topic = orgTopics[key] ?? { let t = OrgTopic(key: key, orgID: orgID); orgTopics[key] = t; return t }()
         topic.subscribers[ObjectIdentifier(client)] = client
+        let epoch = currentReadEpoch
         db.async { [weak self, pool] in
             let result = Result { try pool.withConnection { c in (try FanOutQueries.orgRuns(c, org: orgID), try FanOutQueries.badge(c, org: orgID)) } }
             self?.loop?.post { [weak self] in
@@ -76,9 +77,10 @@ extension FanOut {
                 switch result {
                 case .success(let (runs, badge)):
                     var text = Array("{\"type\":\"snapshot\",\"topic\":\"org\",\"runs\":[".utf8)
-                    text += runs.joinedWithCommas()
+                    text += runs.map(\.event).joinedWithCommas()
                     text += Array("],\"badge\":".utf8) + badge + [UInt8(ascii: "}")]
                     self.send(SharedFrame(bytes: text), to: client, events: runs.count + 1)
+                    if self.missedNotifications(since: epoch) { self.refreshOrg(topic) }
                 case .failure(let error):
                     self.logger.warning("org snapshot failed: \(error)")
                     self.sendControl(JSONText.error(ProtocolError(.unavailable, "the database is not reachable; retry"), topic: "org"), to: client)
@@ -98,6 +100,7 @@ extension FanOut {
         topic.subscribers[ObjectIdentifier(client)] = client
         metrics.subscriptions += 1
         let orgID = client.principal.orgID, snapshotItems = config.snapshotItems, limit = pageSize
+        let epoch = currentReadEpoch
         db.async { [weak self, pool] in
             let result = Result { () -> (run: (event: [UInt8], seq: Int64), items: [[UInt8]], lastItemSeq: Int64)? in
                 try pool.withConnection { c in
@@ -109,11 +112,11 @@ extension FanOut {
                     return (run, try FanOutQueries.recentItems(c, run: runID, upTo: run.seq, count: snapshotItems), run.seq)
                 }
             }
-            self?.loop?.post { [weak self] in self?.runSnapshotRead(client, topic, sub, since: since, result) }
+            self?.loop?.post { [weak self] in self?.runSnapshotRead(client, topic, sub, since: since, epoch: epoch, result) }
         }
     }
 
-    private func runSnapshotRead(_ client: ClientState, _ topic: RunTopic, _ sub: RunSubscription, since: Int64?,
+    private func runSnapshotRead(_ client: ClientState, _ topic: RunTopic, _ sub: RunSubscription, since: Int64?, epoch: Int,
                                  _ result: Result<(run: (event: [UInt8], seq: Int64), items: [[UInt8]], lastItemSeq: Int64)?, Error>) {
         guard client.runs[topic.key] === sub else { return }
         let topicName = "run:" + topic.key
@@ -132,6 +135,8 @@ extension FanOut {
                 let queued = topic.queued
                 topic.queued = []
                 for (p, bytes) in queued { items(p, bytes, topic) }
+                // Commits between this read and LISTEN coming up were never notified.
+                if missedNotifications(since: epoch) { backfill(topic, refreshRun: true) }
             }
             var text = Array("{\"type\":\"snapshot\",\"topic\":\(JSONText.quote(topicName)),\"seq\":\(read.run.seq),\"run\":".utf8)
             text += read.run.event
@@ -143,6 +148,9 @@ extension FanOut {
             } else {
                 goLive(client, sub)
             }
+            // Notifications queued during the read are in the topic's wave now; without a
+            // flush here they would wait for the next notification, which may never come.
+            flush(receivedAt: nil)
         }
     }
 
@@ -232,10 +240,35 @@ extension FanOut {
         }
     }
 
-    /// After the LISTEN connection came back: notifications sent meanwhile are lost, so
-    /// every topic reads what it missed from the tables.
+    /// Once the LISTEN connection is up (the first time too: clients may subscribe before
+    /// it is): notifications sent while it was down are lost, so every topic reads what it
+    /// missed from the tables. Topics whose first read is in flight check their epoch.
     func resync() {
         for topic in runTopics.values where topic.lastSeq != nil { backfill(topic, refreshRun: true) }
-        for topic in orgTopics.values { recountBadge(topic) }
+        for topic in orgTopics.values { refreshOrg(topic) }
+    }
+
+    /// Re-reads an org's runs and badge after notifications may have been lost. A run whose
+    /// live event arrived after the read began keeps the live one: it is at least as new.
+    func refreshOrg(_ topic: OrgTopic) {
+        recountBadge(topic)
+        let orgID = topic.orgID, startedAt = runNotices
+        db.async { [weak self, pool] in
+            let result = Result { try pool.withConnection { try FanOutQueries.orgRuns($0, org: orgID) } }
+            self?.loop?.post { [weak self] in
+                guard let self, self.orgTopics[topic.key] === topic else { return }
+                guard case .success(let runs) = result else {
+                    _ = self.loop?.schedule(after: .seconds(1)) { [weak self] in
+                        if self?.orgTopics[topic.key] === topic { self?.refreshOrg(topic) }
+                    }
+                    return
+                }
+                for (run, event) in runs where (topic.liveRunNotice[run] ?? -1) <= startedAt {
+                    topic.pendingRuns[run] = event
+                }
+                self.markDirty(topic)
+                self.flush(receivedAt: nil)
+            }
+        }
     }
 }

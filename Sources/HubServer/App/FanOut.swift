@@ -28,6 +28,21 @@ final class FanOut: @unchecked Sendable {
     /// Queue depth from which state updates are held and coalesced.
     var coalesceThreshold: Int { max(4096, config.maxQueuedBytesPerClient / 8) }
 
+    /// Bumped each time the LISTEN connection is (re)established: a table read that began
+    /// under another epoch, or before LISTEN was up, may have missed notifications.
+    var listenEpoch = 0
+    /// Counts run notifications, so a refresh can tell which live events are newer than it.
+    var runNotices = 0
+
+    /// The epoch a table read starting now belongs to; -1 while nothing is listening.
+    var currentReadEpoch: Int { metrics.listenConnected ? listenEpoch : -1 }
+
+    /// True when a read begun in `epoch` may have missed notifications that are now
+    /// recoverable (LISTEN is up again, or came up during the read).
+    func missedNotifications(since epoch: Int) -> Bool {
+        metrics.listenConnected && epoch != listenEpoch
+    }
+
     /// Items per table read (replay page, backfill page).
     let pageSize = 500
     let maxSubscriptionsPerClient = 100
@@ -63,12 +78,14 @@ final class FanOut: @unchecked Sendable {
             metrics.eventsReceived += 1
             guard let range = p.events else { return }
             let event = Array(bytes[range])
+            runNotices += 1
             if let topic = runTopics[p.run] {
                 topic.pendingRun = event
                 markDirty(topic)
             }
             if let org = orgTopics[p.org] {
                 org.pendingRuns[p.run] = event
+                org.liveRunNotice[p.run] = runNotices
                 markDirty(org)
                 if p.statusChanged { recountBadge(org) }
             }

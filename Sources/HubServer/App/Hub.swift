@@ -50,14 +50,18 @@ public final class Hub: @unchecked Sendable {
             onNotifications: { [fanOut] notes in fanOut.handle(notes) },
             onStateChange: { [fanOut] connected, reconnect in
                 fanOut.metrics.listenConnected = connected
-                if reconnect {
-                    fanOut.metrics.listenReconnects += 1
-                    fanOut.resync()
-                }
+                guard connected else { return }
+                if reconnect { fanOut.metrics.listenReconnects += 1 }
+                fanOut.listenEpoch += 1
+                fanOut.resync()
             })
         self.listener = listener
         loop.post { [self] in
-            listener.start()
+            if config.listenStartDelay > .zero {
+                _ = loop.schedule(after: config.listenStartDelay) { listener.start() }
+            } else {
+                listener.start()
+            }
             watchMemory(loop)
         }
     }

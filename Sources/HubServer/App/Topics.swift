@@ -77,6 +77,8 @@ final class OrgTopic: @unchecked Sendable {
     var pendingRuns: [String: [UInt8]] = [:]
     var pendingWarnings: [[UInt8]] = []
     var pendingBadge: [UInt8]?
+    /// `FanOut.runNotices` when each run's latest live event arrived.
+    var liveRunNotice: [String: Int] = [:]
     var recountInFlight = false
     var recountAgain = false
     var dirty = false
