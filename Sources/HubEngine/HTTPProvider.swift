@@ -4,17 +4,25 @@ import HubCore
 import FoundationNetworking
 #endif
 
-/// A provider speaking the JSON contract of docs/PROVIDERS.md over HTTP. Every request is
-/// bounded by `timeout`; status codes map to item errors (skip the item) or unavailability
-/// (pause the run and retry).
+/// A provider speaking the JSON contract of docs/PROVIDERS.md over HTTP.
+///
+/// Calls are synchronous (the engine runs each run on its own thread): each request waits on a
+/// semaphore for at most `timeout`, then is cancelled and reported `unavailable`. Status codes
+/// map to item errors (the call was answered and is paid for: skip the item) or to
+/// unavailability (not charged: the engine pauses the run and retries); see `classify`.
 public final class HTTPProvider: CollectionProvider, @unchecked Sendable {
     /// Where the API is and how to call it.
     public struct Config: Sendable {
+        /// The API root; paths of the contract are appended to it (`https://host/v1` →
+        /// `https://host/v1/amazon/products/{asin}`).
         public var baseURL: URL
+        /// Sent as `Authorization: Bearer <apiKey>` when set.
         public var apiKey: String?
+        /// The whole request (connect, send, headers, body) must finish within this.
         public var timeout: Duration = .seconds(10)
-        /// Larger answers are refused as bad responses.
+        /// Larger answers are refused (`bad_response` for a 2xx) without being read further.
         public var maxResponseBytes = 1 << 20
+
         public init(baseURL: URL, apiKey: String? = nil, timeout: Duration = .seconds(10)) {
             self.baseURL = baseURL
             self.apiKey = apiKey
@@ -24,113 +32,244 @@ public final class HTTPProvider: CollectionProvider, @unchecked Sendable {
 
     public let config: Config
     private let session: URLSession
+    private let transfers: Transfers
 
     public init(config: Config) {
         var config = config
-        // swift-corelibs URLSession times out at once below one second.
-        config.timeout = max(config.timeout, .seconds(1))
+        if config.timeout <= .zero { config.timeout = .seconds(10) }
         self.config = config
         let c = URLSessionConfiguration.ephemeral
-        c.timeoutIntervalForRequest = config.timeout.seconds
-        c.timeoutIntervalForResource = config.timeout.seconds
+        // The deadline is the semaphore wait in `get`, over the whole request; URLSession's own
+        // timers (an idle timeout between bytes) are only a backstop, a second later.
+        let backstop = (Self.interval(config.timeout) + 1).rounded(.up)
+        c.timeoutIntervalForRequest = backstop
+        c.timeoutIntervalForResource = backstop
         c.requestCachePolicy = .reloadIgnoringLocalCacheData
-        session = URLSession(configuration: c)
+        c.urlCache = nil
+        c.httpCookieStorage = nil
+        c.httpShouldSetCookies = false
+        transfers = Transfers(maxBytes: config.maxResponseBytes)
+        session = URLSession(configuration: c, delegate: transfers, delegateQueue: nil)
     }
 
+    deinit { session.invalidateAndCancel() }
+
+    // MARK: The four calls
+
     public func listProducts(category: Category, cursor: Int, limit: Int) throws(ProviderError) -> (products: [ProductRef], next: Int?) {
-        let object = try get(["amazon", "categories", category.id, "products"], query: ["cursor": String(cursor), "limit": String(limit)])
-        guard let list = object["products"] as? [[String: Any]] else { throw .item(code: "bad_response", message: "products missing") }
-        let products = try list.map { (p) throws(ProviderError) -> ProductRef in
-            guard let asin = p["asin"] as? String, !asin.isEmpty else { throw .item(code: "bad_response", message: "a product has no asin") }
-            return ProductRef(asin: asin, categoryID: category.id)
-        }
-        return (products, object["next_cursor"] as? Int)
+        let body = try get(["amazon", "categories", category.id, "products"], query: [("cursor", String(cursor)), ("limit", String(limit))])
+        let page = try Self.decodeListing(body, cursor: cursor)
+        return (page.asins.map { ProductRef(asin: $0, categoryID: category.id) }, page.next)
     }
 
     public func fetchProduct(_ ref: ProductRef) throws(ProviderError) -> Product {
-        let o = try get(["amazon", "products", ref.asin])
-        guard let title = o["title"] as? String, let price = o["price_cents"] as? Int else {
-            throw .item(code: "bad_response", message: "product \(ref.asin) lacks title or price_cents")
-        }
-        return Product(asin: ref.asin, title: title, priceCents: price)
+        try Self.decodeProduct(try get(["amazon", "products", ref.asin]), asin: ref.asin)
     }
 
     public func discoverSellers(for product: ProductRef, category: Category) throws(ProviderError) -> [SellerRef] {
-        let o = try get(["ebay", "products", product.asin, "sellers"])
-        guard let list = o["sellers"] as? [[String: Any]] else { throw .item(code: "bad_response", message: "sellers missing") }
-        return list.compactMap { s in
-            guard let id = s["platform_id"] as? String, let name = s["display_name"] as? String else { return nil }
-            return SellerRef(platformID: id, displayName: name)
-        }
+        try Self.decodeSellers(try get(["ebay", "products", product.asin, "sellers"]))
     }
 
     public func fetchSeller(_ ref: SellerRef) throws(ProviderError) -> SellerProfile {
-        let o = try get(["ebay", "sellers", ref.platformID])
-        guard let name = o["display_name"] as? String else { throw .item(code: "bad_response", message: "seller lacks display_name") }
-        return SellerProfile(platformID: ref.platformID, displayName: name, feedbackScore: o["feedback_score"] as? Int)
+        try Self.decodeSeller(try get(["ebay", "sellers", ref.platformID]), platformID: ref.platformID)
     }
 
-    /// GET base/segments… (each segment percent-encoded: ids are untrusted) → JSON object.
-    func get(_ segments: [String], query: [String: String] = [:]) throws(ProviderError) -> [String: Any] {
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: "/?#")
-        let path = segments.map { $0.addingPercentEncoding(withAllowedCharacters: allowed) ?? "" }.joined(separator: "/")
-        var base = config.baseURL.absoluteString
-        if base.hasSuffix("/") { base.removeLast() }
-        var text = base + "/" + path
-        if !query.isEmpty {
-            text += "?" + query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+    // MARK: Requests
+
+    /// The URL of `segments` under the base: each segment percent-encoded as data (ids are
+    /// untrusted: `/`, `?`, `#`, `%`, spaces and dot segments cannot change the endpoint).
+    func url(_ segments: [String], query: [(String, String)] = []) throws(ProviderError) -> URL {
+        guard !segments.contains(where: \.isEmpty) else { throw .item(code: "invalid", message: "an empty id cannot be requested") }
+        guard var components = URLComponents(url: config.baseURL, resolvingAgainstBaseURL: true) else {
+            throw .unavailable(retryAfter: nil, reason: "the provider URL \(config.baseURL) is not usable")
         }
-        guard let url = URL(string: text) else { throw .item(code: "invalid", message: "cannot build a URL for \(segments.last ?? "")") }
-        var request = URLRequest(url: url, timeoutInterval: config.timeout.seconds)
+        var base = components.percentEncodedPath
+        while base.hasSuffix("/") { base.removeLast() }
+        components.percentEncodedPath = base + "/" + segments.map(Self.encodeSegment).joined(separator: "/")
+        components.percentEncodedQuery = query.isEmpty ? nil : query.map { "\(Self.encodeSegment($0.0))=\(Self.encodeSegment($0.1))" }.joined(separator: "&")
+        components.fragment = nil
+        guard let url = components.url else {
+            throw .unavailable(retryAfter: nil, reason: "the provider URL \(config.baseURL) is not usable")
+        }
+        return url
+    }
+
+    /// Unreserved characters (RFC 3986) stay, everything else is %XX of its UTF-8 bytes; a
+    /// segment made only of dots is encoded whole so no resolver treats it as `.` or `..`.
+    static func encodeSegment(_ s: String) -> String {
+        if s.allSatisfy({ $0 == "." }) { return String(repeating: "%2E", count: s.count) }
+        var out = ""
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF".unicodeScalars)
+                out.unicodeScalars.append("%")
+                out.unicodeScalars.append(hex[Int(byte >> 4)])
+                out.unicodeScalars.append(hex[Int(byte & 0xF)])
+            }
+        }
+        return out
+    }
+
+    /// One GET, bounded by `config.timeout`; answers the 2xx body or throws per `classify`.
+    func get(_ segments: [String], query: [(String, String)] = []) throws(ProviderError) -> Data {
+        let url = try url(segments, query: query)
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: session.configuration.timeoutIntervalForRequest)
+        request.httpMethod = "GET"
         request.setValue("application/json", forHTTPHeaderField: "Accept")
-        if let key = config.apiKey { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        if let key = config.apiKey, !key.isEmpty { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        let endpoint = "GET /" + segments.map(Self.encodeSegment).joined(separator: "/")
 
-        let box = ResponseBox()
-        let done = DispatchSemaphore(value: 0)
-        let task = session.dataTask(with: request) { data, response, error in
-            box.set(data, response as? HTTPURLResponse, error)
-            done.signal()
-        }
+        let task = session.dataTask(with: request)
+        let transfer = transfers.begin(task)
         task.resume()
-        if done.wait(timeout: .now() + config.timeout.seconds + 1) == .timedOut {
+        guard transfer.done.wait(timeout: .now() + Self.interval(config.timeout)) == .success else {
             task.cancel()
-            throw .unavailable(retryAfter: nil, reason: "no answer from \(url.host ?? "the provider") within \(config.timeout)")
+            transfers.end(task)
+            throw .unavailable(retryAfter: nil, reason: "no answer to \(endpoint) within \(Self.interval(config.timeout)) s")
         }
-        let (data, response, error) = box.get()
-        guard let response else {
-            throw .unavailable(retryAfter: nil, reason: "request failed: \(error.map { "\($0.localizedDescription)" } ?? "no response")")
+        transfers.end(task)
+        let outcome = transfer.outcome()
+        guard let response = outcome.response else {
+            let reason = outcome.error.map { ($0 as NSError).localizedDescription } ?? "no response"
+            throw .unavailable(retryAfter: nil, reason: "\(endpoint) failed: \(reason)")
         }
-        return try Self.interpret(status: response.statusCode, retryAfter: response.value(forHTTPHeaderField: "Retry-After"),
-                                  body: data ?? Data(), maxBytes: config.maxResponseBytes)
+        return try Self.classify(status: response.statusCode, retryAfter: response.value(forHTTPHeaderField: "Retry-After"),
+                                 body: outcome.body, tooLarge: outcome.tooLarge, complete: outcome.error == nil,
+                                 maxBytes: config.maxResponseBytes, endpoint: endpoint)
     }
 
-    /// The status-code policy (docs/PROVIDERS.md).
-    static func interpret(status: Int, retryAfter: String?, body: Data, maxBytes: Int) throws(ProviderError) -> [String: Any] {
+    /// The status policy of docs/PROVIDERS.md. Returns the body of a complete 2xx answer.
+    static func classify(status: Int, retryAfter: String?, body: Data, tooLarge: Bool, complete: Bool, maxBytes: Int,
+                         endpoint: String, now: Date = Date()) throws(ProviderError) -> Data {
         switch status {
         case 200..<300:
-            guard body.count <= maxBytes else { throw .item(code: "bad_response", message: "response over \(maxBytes) bytes") }
-            guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
-                throw .item(code: "bad_response", message: "response is not a JSON object")
-            }
-            return object
-        case 404: throw .item(code: "not_found", message: "the provider does not know this item")
-        case 410: throw .item(code: "gone", message: "the item was removed")
-        case 422: throw .item(code: "invalid", message: "the provider refused this item")
+            // Answered, hence paid for: an unusable answer fails the item rather than retrying it.
+            if tooLarge { throw .item(code: "bad_response", message: "\(endpoint): answer over \(maxBytes) bytes") }
+            if !complete { throw .unavailable(retryAfter: nil, reason: "\(endpoint): the answer was cut off") }
+            return body
+        case 404: throw .item(code: "not_found", message: "HTTP 404 for \(endpoint)" + detail(body))
+        case 410: throw .item(code: "gone", message: "HTTP 410 for \(endpoint)" + detail(body))
+        case 422: throw .item(code: "invalid", message: "HTTP 422 for \(endpoint)" + detail(body))
         case 429:
-            let seconds = retryAfter.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            throw .unavailable(retryAfter: seconds.map { .seconds($0) }, reason: "HTTP 429 rate limited")
+            throw .unavailable(retryAfter: retryAfter.flatMap { parseRetryAfter($0, now: now) }, reason: "HTTP 429 (rate limited) for \(endpoint)")
         default:
-            // 5xx, and 400/401/403 too: a misconfigured key or a changed API should pause the
-            // run for an operator, not spend the budget on a string of failures.
-            throw .unavailable(retryAfter: nil, reason: "HTTP \(status) from the provider")
+            // 5xx is the provider's trouble. 3xx (redirects are not followed), 400, 401, 403 and
+            // the other 4xx are a misconfiguration (base URL, key, contract version): failing
+            // every item would spend the budget on nothing, so the run pauses for an operator.
+            throw .unavailable(retryAfter: nil, reason: "HTTP \(status) for \(endpoint)" + detail(body))
         }
     }
 
-    private final class ResponseBox: @unchecked Sendable {
+    /// `Retry-After` as delta-seconds or an HTTP date; nil when unreadable.
+    static func parseRetryAfter(_ value: String, now: Date = Date()) -> Duration? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        if !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+            // Absurd values are clamped here; the engine's Backoff caps them again at its maximum.
+            return .seconds(Int(text.prefix(9)) ?? 0)
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: text) else { return nil }
+        return .milliseconds(max(0, Int((date.timeIntervalSince(now) * 1000).rounded(.up))))
+    }
+
+    static func interval(_ d: Duration) -> TimeInterval {
+        let c = d.components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+
+    // MARK: Transfers (URLSession delegate)
+
+    /// One request's state, filled by the delegate queue and read after `done`.
+    final class Transfer: @unchecked Sendable {
+        let done = DispatchSemaphore(value: 0)
         private let lock = NSLock()
-        private var value: (Data?, HTTPURLResponse?, Error?) = (nil, nil, nil)
-        func set(_ d: Data?, _ r: HTTPURLResponse?, _ e: Error?) { lock.withLock { value = (d, r, e) } }
-        func get() -> (Data?, HTTPURLResponse?, Error?) { lock.withLock { value } }
+        private var response: HTTPURLResponse?
+        private var body = Data()
+        private var error: Error?
+        private var tooLarge = false
+        private var finished = false
+
+        func setResponse(_ r: HTTPURLResponse?) { lock.withLock { response = r } }
+        /// Appends unless the cap is crossed; false once it is (the caller cancels the task).
+        func append(_ data: Data, max: Int) -> Bool {
+            lock.withLock {
+                guard !tooLarge else { return false }
+                if body.count + data.count > max {
+                    tooLarge = true
+                    body = Data()
+                    return false
+                }
+                body.append(data)
+                return true
+            }
+        }
+        func finish(_ e: Error?) {
+            let first: Bool = lock.withLock {
+                defer { finished = true }
+                if !finished { error = e }
+                return !finished
+            }
+            if first { done.signal() }
+        }
+        func outcome() -> (response: HTTPURLResponse?, body: Data, error: Error?, tooLarge: Bool) {
+            lock.withLock { (response, body, error, tooLarge) }
+        }
+    }
+
+    final class Transfers: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+        let maxBytes: Int
+        private let lock = NSLock()
+        private var active: [Int: Transfer] = [:]
+
+        init(maxBytes: Int) { self.maxBytes = maxBytes }
+
+        func begin(_ task: URLSessionTask) -> Transfer {
+            let t = Transfer()
+            lock.withLock { active[task.taskIdentifier] = t }
+            return t
+        }
+        func end(_ task: URLSessionTask) { _ = lock.withLock { active.removeValue(forKey: task.taskIdentifier) } }
+        private func transfer(_ task: URLSessionTask) -> Transfer? { lock.withLock { active[task.taskIdentifier] } }
+
+        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+            let http = response as? HTTPURLResponse
+            transfer(dataTask)?.setResponse(http)
+            // A declared length over the cap is refused before any of it is read.
+            if response.expectedContentLength > Int64(maxBytes) {
+                _ = transfer(dataTask)?.append(Data(count: maxBytes + 1), max: maxBytes)
+                transfer(dataTask)?.finish(nil)
+                completionHandler(.cancel)
+                return
+            }
+            completionHandler(.allow)
+        }
+
+        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+            guard let t = transfer(dataTask) else { return dataTask.cancel() }
+            if !t.append(data, max: maxBytes) {
+                // Over the cap while streaming (chunked or lying Content-Length): stop reading.
+                t.finish(nil)
+                dataTask.cancel()
+            }
+        }
+
+        func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+            transfer(task)?.finish(error)
+        }
+
+        /// Redirects are not followed: the 3xx itself is the answer (and pauses the run), so a
+        /// moved API never receives the key on another host behind the operator's back.
+        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+            completionHandler(nil)
+        }
     }
 }
