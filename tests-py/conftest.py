@@ -74,6 +74,20 @@ class HubProcess:
         assert token, "serve did not print a token"
         self.token = self.token or token  # the first token stays valid across restarts
         threading.Thread(target=lambda p=self.proc: [None for _ in p.stdout], daemon=True).start()
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            assert self.proc.poll() is None, "serve exited while starting"
+            time.sleep(0.1)
+        raise AssertionError("/healthz never answered 200")
 
     def stop(self):
         self.proc.send_signal(signal.SIGINT)
@@ -119,7 +133,8 @@ class HubProcess:
 
 @pytest.fixture(scope="session")
 def hub():
-    h = HubProcess()
+    # 5% failing items: the history always has failed items to show.
+    h = HubProcess(failure_rate=0.05)
     h.start()
     yield h
     h.stop()
@@ -137,20 +152,32 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser, hub, request):
-    """A logged-in page; fails the test on any console error not explicitly expected."""
-    context = browser.new_context(viewport={"width": 1100, "height": 1300})
-    page = context.new_page()
+def watch_console(page):
+    """Collects console errors and page errors on `page.console_errors`."""
     page.console_errors = []
     page.expected_errors = []
     page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    page.on("pageerror", lambda e: page.console_errors.append(f"pageerror: {e}"))
+
+
+def login(page, hub):
     page.goto(hub.url + "/admin/automation")
-    page.fill("#token", hub.token)
+    page.fill("#token", hub.token, timeout=15000)
     page.click("#login-form button[type=submit]")
-    page.wait_for_selector("#app:not([hidden])")
-    page.wait_for_selector("#categories input")
+    page.wait_for_selector("#view-automation:not([hidden])", timeout=15000)
+    page.wait_for_selector("#categories input", timeout=15000)
+    page.wait_for_selector("#conn[data-state=connected]", timeout=15000)
+
+
+@pytest.fixture
+def page(browser, hub, request):
+    """A logged-in page on /admin/automation; fails the test on any console error not
+    explicitly expected (page.expected_errors), and saves a screenshot at the end."""
+    context = browser.new_context(viewport={"width": 1100, "height": 1300})
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    watch_console(page)
+    login(page, hub)
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)

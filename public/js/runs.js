@@ -1,169 +1,204 @@
-// Runs in progress: a card per live run (progress, counts, cost, state with reason,
-// pause/resume/cancel) with an expandable live feed of items and sellers, newest first.
+// "Runs in progress": a summary card per run (progress, current category, counts, cost
+// against the cap, state with its reason, pause/resume/cancel) with an expandable live feed.
+// Every `run` event is the run's whole state: the latest replaces the card's state.
 import { api } from "./api.js";
-import { cents, el, isLive, stateText } from "./format.js";
+import { cents, clock, el, isLive, progress, stateText, timeOf } from "./format.js";
+import { Feed } from "./feed.js";
 
-const MAX_ROWS = 300;
+const KEEP_FINISHED = 4; // finished cards kept on screen (newest) until dismissed
 
 export class RunCards {
+  /** onFinished(run) is told once when a run reaches a final state. */
   constructor(socket, onFinished) {
     this.socket = socket;
     this.onFinished = onFinished;
     this.cards = new Map();
     this.box = document.getElementById("runs");
-    setInterval(() => this.cards.forEach((c) => c.renderState()), 1000);
+    setInterval(() => this.cards.forEach((c) => { if (c.run.status === "paused") c.renderState(); }), 1000);
   }
 
-  /** A run event or object: create, update or retire its card. */
-  update(run, { expand = false } = {}) {
-    let card = this.cards.get(run.run || run.id);
+  /** A run event or REST run object: creates or updates its card. */
+  update(run, { expand = false, warnings = [] } = {}) {
+    const id = run.run || run.id;
+    let card = this.cards.get(id);
     if (!card) {
       if (!isLive(run.status)) return;
-      card = new RunCard(run, this.socket);
-      this.cards.set(card.id, card);
+      card = new RunCard(id, this.socket, { onFinish: () => this.finished(card), onDismiss: () => this.dismiss(id) });
+      this.cards.set(id, card);
       this.box.prepend(card.node);
     }
     card.apply(run);
+    warnings.forEach((w) => card.warn(w));
     if (expand) card.expand();
-    if (!isLive(card.run.status)) {
-      // Keep a finished run on screen briefly so its last state and feed can be read.
-      setTimeout(() => {
-        if (this.cards.get(card.id) === card && !isLive(card.run.status)) { card.remove(); this.cards.delete(card.id); }
-      }, 15000);
-      this.onFinished(card.run);
-    }
+    this.refresh();
+  }
+
+  /** The card's run reached a final state (from whichever topic told first). */
+  finished(card) {
+    this.onFinished(card.run);
+    const done = [...this.cards.values()].filter((c) => !isLive(c.run.status));
+    done.slice(0, Math.max(0, done.length - KEEP_FINISHED)).forEach((c) => this.dismiss(c.id));
+    this.refresh();
+  }
+
+  dismiss(id) {
+    const card = this.cards.get(id);
+    if (!card) return;
+    card.remove();
+    this.cards.delete(id);
+    this.refresh();
+  }
+
+  refresh() {
+    const live = [...this.cards.values()].filter((c) => isLive(c.run.status)).length;
     document.getElementById("runs-empty").hidden = this.cards.size > 0;
+    document.getElementById("runs-count").textContent = live ? `(${live})` : "";
   }
 }
 
 class RunCard {
-  constructor(run, socket) {
-    this.id = run.run || run.id;
+  constructor(id, socket, { onFinish, onDismiss }) {
+    this.id = id;
+    this.onFinish = onFinish;
     this.socket = socket;
     this.run = {};
-    this.rows = new Map(); // seq -> event
-    this.maxSeq = 0;
-    this.minSeq = null;
-    this.subscribed = false;
-    const pid = `p-${this.id}`;
-    this.title = el("h3");
-    this.stateLine = el("span", { class: "state", "aria-live": "polite" });
-    this.category = el("span", { class: "muted" });
-    this.bar = el("div", { class: "progress-fill" });
-    this.counts = el("div", { class: "counts", "aria-live": "polite" });
+    this.feed = new Feed(id);
+    const h = `run-${id}`;
+    this.title = el("h3", { id: h });
+    this.state = el("span", { class: "state" });
+    this.meta = el("p", { class: "meta muted" });
+    this.fill = el("div", { class: "progress-fill" });
+    this.bar = el("div", { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
+      "aria-label": "Progress" }, this.fill);
+    this.counts = el("dl", { class: "counts", "aria-live": "polite", "aria-atomic": "true" });
+    this.costFill = el("div", { class: "meter-fill" });
+    this.cost = el("div", { class: "meter small", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100",
+      "aria-label": "Cost against the budget cap" }, this.costFill);
+    this.warnings = el("ul", { class: "warnings" });
     this.pause = el("button", { type: "button", "data-action": "pause", text: "Pause" });
-    this.resume = el("button", { type: "button", "data-action": "resume", text: "Resume", class: "secondary" });
-    this.cancel = el("button", { type: "button", "data-action": "cancel", text: "Cancel", class: "secondary" });
+    this.resume = el("button", { type: "button", "data-action": "resume", text: "Resume" });
+    this.cancel = el("button", { type: "button", "data-action": "cancel", class: "danger", text: "Cancel run" });
+    this.dismiss = el("button", { type: "button", class: "secondary", text: "Dismiss", hidden: true });
     this.error = el("p", { class: "error", role: "alert" });
-    this.feed = el("ol", { class: "feed", "aria-label": "Live feed, newest first" });
-    this.older = el("button", { type: "button", class: "link", text: "Load older" });
-    this.details = el("details", {}, el("summary", { text: "Live feed" }), this.feed, this.older);
-    this.node = el("article", { class: "run", "data-run": this.id, "aria-labelledby": pid },
-      this.title, el("div", {}, this.stateLine, " ", this.category),
-      el("div", { class: "progress", role: "progressbar", "aria-label": "Progress" }, this.bar),
-      this.counts, el("div", { class: "actions" }, this.pause, this.resume, this.cancel), this.error, this.details);
-    this.title.id = pid;
-    for (const b of [this.pause, this.resume, this.cancel]) b.addEventListener("click", () => this.act(b.dataset.action));
-    this.details.addEventListener("toggle", () => { if (this.details.open) this.subscribe(); });
-    this.older.addEventListener("click", () => this.loadOlder());
+    this.details = el("details", { class: "feed-details" },
+      el("summary", { text: "Live feed" }), this.feed.node);
+    this.node = el("article", { class: "run", "data-run": id, "aria-labelledby": h },
+      el("header", { class: "run-head" }, this.title, this.state), this.bar, this.meta, this.counts, this.cost,
+      this.warnings, el("div", { class: "actions" }, this.pause, this.resume, this.cancel, this.dismiss), this.error,
+      this.details);
+    this.pause.addEventListener("click", () => this.act("pause"));
+    this.resume.addEventListener("click", () => this.act("resume"));
+    this.cancel.addEventListener("click", () => this.confirmCancel());
+    this.dismiss.addEventListener("click", onDismiss);
+    // Every card follows its run topic: counts stay live and the feed fills even while folded.
+    socket.subscribe(`run:${id}`, (e) => this.onEvent(e), () => this.feed.maxSeq);
   }
 
+  /** Takes a run event or REST run as the whole state, unless it is older than what we have. */
   apply(run) {
-    this.run = { ...this.run, ...run, id: this.id };
+    const now = timeOf(this.run.updated_at), next = timeOf(run.updated_at);
+    if (now !== null && next !== null && next < now) return;
+    const name = run.name ?? this.run.name;
+    const wasLive = this.run.status === undefined || isLive(this.run.status);
+    this.run = { ...run, id: this.id, name };
+    this.render();
+    if (wasLive && !isLive(this.run.status)) this.onFinish();
+  }
+
+  render() {
     const r = this.run;
     this.title.textContent = r.name || "Collection";
-    const done = (r.processed_items || 0) + (r.failed_items || 0) + (r.skipped_items || 0);
-    const total = Math.max(r.total_items || 0, done, 1);
-    this.bar.style.width = `${Math.round((done / total) * 100)}%`;
-    this.node.querySelector(".progress").setAttribute("aria-valuenow", String(Math.round((done / total) * 100)));
-    this.category.textContent = r.current_category ? `· ${r.current_category}` : "";
+    const p = progress(r);
+    this.fill.style.width = `${p.percent}%`;
+    this.bar.setAttribute("aria-valuenow", String(p.percent));
+    this.bar.setAttribute("aria-valuetext", `${p.done} of ${p.total} items (${p.percent}%)`);
+    this.meta.textContent = [r.current_category ? `Category: ${r.current_category}` : null,
+      r.started_at ? `started ${clock(r.started_at)}` : null, `${p.percent}% done`].filter(Boolean).join(" · ");
+    const costPct = r.budget_cap_cents ? Math.min(100, Math.round((100 * (r.actual_cost_cents || 0)) / r.budget_cap_cents)) : 0;
+    const count = (key, label, value, cls) =>
+      el("div", { class: "count", "data-count": key }, el("dt", { text: label }), el("dd", { class: cls || "", text: value }));
     this.counts.replaceChildren(
-      el("span", { text: `Processed ${r.processed_items || 0}` }), el("span", { text: `Failed ${r.failed_items || 0}` }),
-      el("span", { text: `Skipped ${r.skipped_items || 0}` }), el("span", { text: `of ~${r.total_items || 0}` }),
-      el("span", { text: `Cost ${cents(r.actual_cost_cents)} / ${cents(r.budget_cap_cents)}` }));
+      count("processed", "Processed", String(r.processed_items || 0)),
+      count("failed", "Failed", String(r.failed_items || 0), r.failed_items ? "bad" : ""),
+      count("skipped", "Skipped", String(r.skipped_items || 0)),
+      count("items", "Items", `${p.done} / ~${p.total}`),
+      count("cost", "Cost", `${cents(r.actual_cost_cents)} of ${cents(r.budget_cap_cents)} cap (${costPct}%)`));
+    this.costFill.style.width = `${costPct}%`;
+    this.cost.setAttribute("aria-valuenow", String(costPct));
+    this.cost.classList.toggle("warn", Boolean(r.budget_warned_at) || costPct >= (r.soft_warning_percent || 80));
     this.pause.disabled = r.status !== "running";
     this.resume.disabled = r.status !== "paused";
     this.cancel.disabled = !isLive(r.status);
+    const live = isLive(r.status);
+    [this.pause, this.resume, this.cancel].forEach((b) => { b.hidden = !live; });
+    this.dismiss.hidden = live;
+    if (!live) this.resetCancel();
     this.renderState();
   }
 
   renderState() {
-    this.stateLine.textContent = stateText(this.run);
-    this.stateLine.className = `state state-${this.run.status}`;
+    this.state.textContent = stateText(this.run);
+    this.state.className = `state state-${this.run.status}`;
     this.node.dataset.status = this.run.status || "";
+  }
+
+  warn(text) {
+    if ([...this.warnings.children].some((li) => li.textContent === text)) return;
+    this.warnings.append(el("li", { text }));
+  }
+
+  confirmCancel() {
+    if (this.cancel.dataset.armed) { this.resetCancel(); this.act("cancel"); return; }
+    this.cancel.dataset.armed = "1";
+    this.cancel.textContent = "Confirm cancel";
+    this.disarm = setTimeout(() => this.resetCancel(), 5000);
+  }
+
+  resetCancel() {
+    clearTimeout(this.disarm);
+    delete this.cancel.dataset.armed;
+    this.cancel.textContent = "Cancel run";
   }
 
   async act(action) {
     this.error.textContent = "";
-    try { this.apply(await api("POST", `/runs/${this.id}/${action}`)); } catch (err) { this.error.textContent = err.message; }
+    const buttons = [this.pause, this.resume, this.cancel];
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      this.apply(await api("POST", `/runs/${this.id}/${action}`));
+    } catch (err) {
+      this.error.textContent = err.code === "invalid_transition"
+        ? `Cannot ${action} now: ${err.message}` : `Could not ${action} the run: ${err.message}`;
+      try { this.apply(await api("GET", `/runs/${this.id}`)); } catch (e) { /* the message above says enough */ }
+    } finally {
+      this.render();
+    }
   }
 
-  expand() {
-    this.details.open = true;
-    this.subscribe();
-  }
+  expand() { this.details.open = true; }
 
-  subscribe() {
-    if (this.subscribed) return;
-    this.subscribed = true;
-    this.socket.subscribe(`run:${this.id}`, (e) => this.onEvent(e), () => (this.maxSeq > 0 ? this.maxSeq : null));
+  onEvent(e) {
+    switch (e.type) {
+      case "snapshot":
+        if (e.run) this.apply(e.run);
+        (e.items || []).forEach((i) => this.feed.add(i));
+        break;
+      case "item": case "seller": this.feed.add(e); break;
+      case "run": this.apply(e); break;
+      case "budget_warning":
+        this.warn(`Budget warning: ${cents(e.actual_cost_cents)} spent of the ${cents(e.budget_cap_cents)} cap ` +
+          `(${e.soft_warning_percent}% reached).`);
+        break;
+      case "error":
+        this.error.textContent = e.code === "not_found" ? "This run no longer exists." : `Live updates stopped: ${e.message}`;
+        break;
+      default: break;
+    }
   }
 
   remove() {
-    if (this.subscribed) this.socket.unsubscribe(`run:${this.id}`);
+    this.socket.unsubscribe(`run:${this.id}`);
+    clearTimeout(this.disarm);
     this.node.remove();
   }
-
-  onEvent(e) {
-    if (e.type === "snapshot") {
-      if (e.run) this.apply(e.run);
-      (e.items || []).forEach((i) => this.add(i, true));
-    } else if (e.type === "item" || e.type === "seller") {
-      this.add(e, true);
-    } else if (e.type === "run") {
-      this.apply(e);
-    } else if (e.type === "budget_warning") {
-      this.error.textContent = `Budget warning: ${cents(e.actual_cost_cents)} spent of ${cents(e.budget_cap_cents)}.`;
-    }
-  }
-
-  /** Adds an event once (by seq); newest first, at most MAX_ROWS rows in the page. */
-  add(e, atTop) {
-    if (this.rows.has(e.seq)) return;
-    this.rows.set(e.seq, e);
-    this.maxSeq = Math.max(this.maxSeq, e.seq);
-    this.minSeq = this.minSeq === null ? e.seq : Math.min(this.minSeq, e.seq);
-    const row = feedRow(e);
-    if (atTop) {
-      // Keep seq order even if an older event arrives late.
-      const after = [...this.feed.children].find((li) => Number(li.dataset.seq) < e.seq);
-      this.feed.insertBefore(row, after || null);
-    } else {
-      this.feed.append(row);
-    }
-    while (this.feed.children.length > MAX_ROWS) this.feed.lastElementChild.remove();
-  }
-
-  async loadOlder() {
-    const oldest = Math.min(...[...this.feed.children].map((li) => Number(li.dataset.seq)));
-    if (!Number.isFinite(oldest)) return;
-    const page = await api("GET", `/runs/${this.id}/items?before=${oldest}&limit=50`);
-    for (const item of page.items) {
-      const e = { ...item, type: item.item_type === "ebay_seller" ? "seller" : "item", title: item.data?.title,
-                  display_name: item.data?.display_name, price_cents: item.data?.price_cents };
-      const row = feedRow(e);
-      this.feed.append(row);
-    }
-    this.older.hidden = page.next_cursor === null;
-  }
-}
-
-export function feedRow(e) {
-  const failed = e.status !== "completed";
-  const what = e.type === "seller"
-    ? `${(e.display_name || e.external_id).normalize("NFKC").trim()}${e.times_seen > 1 ? ` (seen ${e.times_seen}×)` : ""}`
-    : `${e.title || e.external_id} · ${e.external_id}${e.price_cents ? ` · ${cents(e.price_cents)}` : ""}`;
-  return el("li", { "data-seq": String(e.seq), class: failed ? "failed" : "" },
-    el("span", { class: "kind", text: e.type === "seller" ? "seller" : "product" }),
-    el("span", { text: failed ? `${what} — ${e.error_code || e.status}: ${e.error_message || ""}` : what }));
 }
