@@ -17,7 +17,7 @@ extension BenchCommand {
         @Option(help: "Events per cycle.") var events: Int = 2000
         @Option(help: "Events per second.") var rate: Int = 1000
         @Option(help: "Connect, kill, drain, disconnect: this many times.") var cycles: Int = 3
-        @Option(help: "Seconds to let the hub settle before reading its memory.") var settle: Double = 2
+        @Option(help: "Seconds to let the hub settle before reading its memory (it returns freed heap every 2 s).") var settle: Double = 3
 
         func validate() throws {
             guard clients > 0, (0...clients).contains(kill), late >= 0, events > 1, cycles > 0 else {
