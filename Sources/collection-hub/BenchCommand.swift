@@ -98,6 +98,7 @@ struct BenchCommand: ParsableCommand {
             let hub = try target.start(engine: false)
             defer { hub.stop() }
             let idleRSS = hub.pid.flatMap { ProcessStats.memoryMB($0, "VmRSS") }
+            let idleAnon = hub.pid.flatMap { ProcessStats.memoryMB($0, "RssAnon") }
             let sendTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: 2)
             defer { sendTimes.deallocate() }
             let group = BenchClients(expectedEvents: 0, subscribe: "{\"type\":\"subscribe\",\"topic\":\"org\"}", sendTimes: sendTimes)
@@ -114,7 +115,12 @@ struct BenchCommand: ParsableCommand {
                 let rss = ProcessStats.memoryMB(pid, "VmRSS") ?? 0
                 result["hub_rss_mb"] = rss
                 result["hub_rss_peak_mb"] = ProcessStats.memoryMB(pid, "VmHWM") ?? 0
+                // RSS also counts the clean, shared code pages of the Swift runtime, Foundation
+                // and the C libraries; RssAnon is the memory the hub itself allocated.
+                result["hub_rss_anon_mb"] = ProcessStats.memoryMB(pid, "RssAnon") ?? 0
+                result["hub_rss_file_mb"] = ProcessStats.memoryMB(pid, "RssFile") ?? 0
                 if let idleRSS { result["hub_rss_idle_mb"] = idleRSS; result["hub_kb_per_conn"] = (rss - idleRSS) * 1024 / Double(max(1, snap.opened)) }
+                if let idleAnon { result["hub_rss_anon_idle_mb"] = idleAnon }
             }
             group.stop()
             try target.emit(result)
