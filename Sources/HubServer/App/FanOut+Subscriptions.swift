@@ -248,22 +248,28 @@ extension FanOut {
         for topic in orgTopics.values { refreshOrg(topic) }
     }
 
-    /// Re-reads an org's runs and badge after notifications may have been lost. A run whose
-    /// live event arrived after the read began keeps the live one: it is at least as new.
+    /// Re-reads an org's runs and badge after notifications may have been lost.
     func refreshOrg(_ topic: OrgTopic) {
         recountBadge(topic)
-        let orgID = topic.orgID, startedAt = runNotices
+        rereadOrgRuns(topic)
+    }
+
+    private func rereadOrgRuns(_ topic: OrgTopic) {
+        topic.refreshesInFlight += 1
+        let orgID = topic.orgID
         db.async { [weak self, pool] in
             let result = Result { try pool.withConnection { try FanOutQueries.orgRuns($0, org: orgID) } }
             self?.loop?.post { [weak self] in
+                topic.refreshesInFlight -= 1
+                defer { if topic.refreshesInFlight == 0 { topic.liveDuringRefresh.removeAll() } }
                 guard let self, self.orgTopics[topic.key] === topic else { return }
                 guard case .success(let runs) = result else {
                     _ = self.loop?.schedule(after: .seconds(1)) { [weak self] in
-                        if self?.orgTopics[topic.key] === topic { self?.refreshOrg(topic) }
+                        if self?.orgTopics[topic.key] === topic { self?.rereadOrgRuns(topic) }
                     }
                     return
                 }
-                for (run, event) in runs where (topic.liveRunNotice[run] ?? -1) <= startedAt {
+                for (run, event) in runs where !topic.liveDuringRefresh.contains(run) {
                     topic.pendingRuns[run] = event
                 }
                 self.markDirty(topic)

@@ -31,8 +31,6 @@ final class FanOut: @unchecked Sendable {
     /// Bumped each time the LISTEN connection is (re)established: a table read that began
     /// under another epoch, or before LISTEN was up, may have missed notifications.
     var listenEpoch = 0
-    /// Counts run notifications, so a refresh can tell which live events are newer than it.
-    var runNotices = 0
 
     /// The epoch a table read starting now belongs to; -1 while nothing is listening.
     var currentReadEpoch: Int { metrics.listenConnected ? listenEpoch : -1 }
@@ -78,14 +76,13 @@ final class FanOut: @unchecked Sendable {
             metrics.eventsReceived += 1
             guard let range = p.events else { return }
             let event = Array(bytes[range])
-            runNotices += 1
             if let topic = runTopics[p.run] {
                 topic.pendingRun = event
                 markDirty(topic)
             }
             if let org = orgTopics[p.org] {
                 org.pendingRuns[p.run] = event
-                org.liveRunNotice[p.run] = runNotices
+                if org.refreshesInFlight > 0 { org.liveDuringRefresh.insert(p.run) }
                 markDirty(org)
                 if p.statusChanged { recountBadge(org) }
             }

@@ -77,8 +77,11 @@ final class OrgTopic: @unchecked Sendable {
     var pendingRuns: [String: [UInt8]] = [:]
     var pendingWarnings: [[UInt8]] = []
     var pendingBadge: [UInt8]?
-    /// `FanOut.runNotices` when each run's latest live event arrived.
-    var liveRunNotice: [String: Int] = [:]
+    /// Run-state re-reads in flight (after a LISTEN outage).
+    var refreshesInFlight = 0
+    /// Runs whose live event arrived while a re-read was in flight: the live one is at least
+    /// as new, so the re-read must not overwrite it. Emptied when no re-read is in flight.
+    var liveDuringRefresh: Set<String> = []
     var recountInFlight = false
     var recountAgain = false
     var dirty = false
