@@ -131,16 +131,21 @@ class HubProcess:
                 return items
 
 
-@pytest.fixture(scope="session")
-def hub():
-    # 5% failing items: the history always has failed items to show.
-    h = HubProcess(failure_rate=0.05)
+def running_hub(**kw):
+    """Starts a HubProcess, yields it, stops it and checks its PostgreSQL went too."""
+    h = HubProcess(**kw)
     h.start()
     yield h
     h.stop()
     left = subprocess.run(["pgrep", "-f", str(h.work / "pg")], capture_output=True, text=True).stdout.strip()
     assert left == "", f"processes left behind: {left}"
     shutil.rmtree(h.work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def hub():
+    # 5% failing items: the history always has failed items to show.
+    yield from running_hub(failure_rate=0.05)
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,11 @@ The page runs under the hub's strict CSP, which forbids eval: waits use selector
 from Python (wait_until) rather than page.wait_for_function."""
 import json
 import re
-import shutil
-import subprocess
 import time
 
 import pytest
 
-from conftest import ARTIFACTS, HubProcess, login, watch_console
+from conftest import ARTIFACTS, login, running_hub, watch_console
 
 SHOTS = ARTIFACTS
 
@@ -356,13 +354,7 @@ def test_narrow_screen_keyboard_and_labels(page, hub):
 @pytest.fixture
 def outage_hub():
     """A second hub whose simulated provider answers 503 to paid calls 30-33."""
-    h = HubProcess(latency_ms=20, failure_rate=0, extra_args=["--sim-outage", "30-33", "--retry-max-s", "4"])
-    h.start()
-    yield h
-    h.stop()
-    left = subprocess.run(["pgrep", "-f", str(h.work / "pg")], capture_output=True, text=True).stdout.strip()
-    assert left == "", f"processes left behind: {left}"
-    shutil.rmtree(h.work, ignore_errors=True)
+    yield from running_hub(latency_ms=20, failure_rate=0, extra_args=["--sim-outage", "30-33", "--retry-max-s", "4"])
 
 
 def test_provider_outage_shows_the_retry_countdown_then_resumes(browser, outage_hub):
