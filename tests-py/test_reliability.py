@@ -173,11 +173,11 @@ def test_mass_disconnect_loses_nothing_and_memory_comes_back():
 
 def test_slow_client_is_closed_resumes_exactly_and_others_keep_their_latency():
     """Scenario 7: 100 clients read; in every other phase 5 more subscribe and stop reading."""
-    r = run_bench("slow-client", "--clients", "100", "--slow", "5", "--events", "4000", "--rate", "1000",
-                  "--rounds", "2", "--client-queue-kib", "512")
+    r = run_bench("slow-client", "--clients", "100", "--slow", "5", "--events", "3000", "--rate", "1000",
+                  "--rounds", "3", "--client-queue-kib", "512")
     assert r["connected"] == 100 and r["missing"] == 0 and r["duplicates"] == 0, r
-    assert r["stalled_close_codes"] == [4008] * 10, r
-    assert r["slow_clients_closed_metric"] == 10, r
+    assert r["stalled_close_codes"] == [4008] * 15, r
+    assert r["slow_clients_closed_metric"] == 15, r
     assert r["resume_missing"] == 0 and r["resume_duplicates"] == 0, r
     # Not affected: p99 with stalled clients within 50% (or 5 ms) of p99 without, same session.
     assert r["p99_ms_with"] <= max(1.5 * r["p99_ms_without"], r["p99_ms_without"] + 5), r

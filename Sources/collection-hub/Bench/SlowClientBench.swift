@@ -13,9 +13,9 @@ extension BenchCommand {
         @OptionGroup var target: Target
         @Option(help: "Clients that keep reading.") var clients: Int = 100
         @Option(help: "Clients that stop reading, in every second phase.") var slow: Int = 5
-        @Option(help: "Events per phase (enough to fill a stalled client's queue and socket buffers).") var events: Int = 4000
+        @Option(help: "Events per phase (enough to fill a stalled client's queue and socket buffers).") var events: Int = 3000
         @Option(help: "Events per second.") var rate: Int = 1000
-        @Option(help: "Pairs of phases (without, with stalled clients).") var rounds: Int = 2
+        @Option(help: "Pairs of phases (without, with stalled clients); more pairs, steadier p99s.") var rounds: Int = 3
         @Option(name: .customLong("payload-bytes"), help: "Title bytes per item.") var payloadBytes: Int = 1024
         @Option(name: .customLong("client-queue-kib"), help: "The started hub's per-client queue bound (serve's default is 4096).")
         var clientQueueKiB: Int = 512
