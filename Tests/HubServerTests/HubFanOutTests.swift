@@ -91,6 +91,24 @@ final class HubFanOutTests: XCTestCase {
         XCTAssertTrue(nav.read { $0.messages(ofType: "badge").contains { ($0["running"] as? Int) == 1 } })
     }
 
+    func testRevokingATokenClosesItsOpenConnections() throws {
+        let h = try HubHarness { $0.credentialCheckInterval = .milliseconds(200) }
+        let tokens = TokenRepository(pool: h.pool)
+        let (record, secret) = try tokens.tokenCreate(orgID: h.orgA, userID: h.userA, name: "soon revoked",
+                                                      permissions: [Permission.adminAutomation])
+        let doomed = EventCollector(try h.connect(token: secret))
+        let other = EventCollector(try h.connect(token: h.tokenA))
+        for c in [doomed, other] { c.client.send("{\"type\":\"subscribe\",\"topic\":\"org\"}") }
+        XCTAssertTrue(doomed.read { !$0.messages(ofType: "snapshot").isEmpty })
+        XCTAssertTrue(other.read { !$0.messages(ofType: "snapshot").isEmpty })
+        XCTAssertTrue(try tokens.tokenRevoke(orgID: h.orgA, tokenID: record.id))
+        XCTAssertEqual(doomed.client.waitForClose(timeout: .seconds(5)), 4401, "a revoked token kept its stream")
+        // The other token's connection is untouched and still served.
+        let run = try h.makeRun()
+        try h.pool.query("UPDATE collection_runs SET status = 'running', started_at = now() WHERE id = $1", [run])
+        XCTAssertTrue(other.read { $0.messages(ofType: "run").contains { $0["status"] as? String == "running" } })
+    }
+
     func testOtherOrgsRunIsNotFoundAndSilent() throws {
         let h = try HubHarness()
         let runA = try h.makeRun(org: h.orgA)

@@ -14,6 +14,7 @@ public struct ProtocolError: Error, Sendable, Equatable, CustomStringConvertible
         case tooManySubscriptions = "too_many_subscriptions"
         case rateLimited = "rate_limited"
         case unavailable = "unavailable"
+        case unauthorized = "unauthorized"
     }
 
     public let code: Code

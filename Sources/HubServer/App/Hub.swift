@@ -15,6 +15,7 @@ public final class Hub: @unchecked Sendable {
     private var loop: HubLoop?
     private var listener: NotificationListener?
     private let memoryReturn = MemoryReturn()
+    private let credentialCheck: CredentialCheck
 
     /// `api` answers the REST routes under /api/v1; nil serves only static files and health.
     public init(config: HubConfig, pool: ConnectionPool, api: (any RESTHandler)? = nil,
@@ -26,6 +27,7 @@ public final class Hub: @unchecked Sendable {
         self.authenticator = Authenticator(pool: pool)
         self.protocolHandler = WebSocketProtocol(fanOut: fanOut, authenticator: authenticator, config: config, logger: logger)
         self.router = HTTPRouter(config: config, pool: pool, authenticator: authenticator, api: api, logger: logger)
+        self.credentialCheck = CredentialCheck(pool: pool)
     }
 
     /// The port actually bound (useful with port 0).
@@ -62,16 +64,20 @@ public final class Hub: @unchecked Sendable {
             } else {
                 listener.start()
             }
-            watchMemory(loop)
+            // Returns memory once enough clients have gone.
+            every(.seconds(2), on: loop) { hub, _ in
+                hub.memoryReturn.observe(closedTotal: hub.fanOut.metrics.connectionsOpened - hub.fanOut.metrics.connectionsOpen)
+            }
+            every(config.credentialCheckInterval, on: loop) { hub, loop in hub.credentialCheck.run(loop: loop, fanOut: hub.fanOut) }
         }
     }
 
-    /// Every 2 s on the loop: returns memory once enough clients have gone.
-    private func watchMemory(_ loop: HubLoop) {
-        _ = loop.schedule(after: .seconds(2)) { [weak self, weak loop] in
+    /// Runs `body` on the loop every `interval` while the hub and its loop live.
+    private func every(_ interval: Duration, on loop: HubLoop, _ body: @escaping (Hub, HubLoop) -> Void) {
+        _ = loop.schedule(after: interval) { [weak self, weak loop] in
             guard let self, let loop else { return }
-            memoryReturn.observe(closedTotal: fanOut.metrics.connectionsOpened - fanOut.metrics.connectionsOpen)
-            watchMemory(loop)
+            body(self, loop)
+            every(interval, on: loop, body)
         }
     }
 

@@ -16,6 +16,8 @@ public struct HubConfig: Sendable {
     public var maxFrameBytes: Int = 256 * 1024
     /// Per-client outbound bound; a client past it is closed as a slow consumer.
     public var maxQueuedBytesPerClient: Int = 4 << 20
+    /// How often open WebSocket connections are checked for revoked tokens.
+    public var credentialCheckInterval: Duration = .seconds(15)
     /// Delay before the first LISTEN connect. Zero in service; tests set it to open the
     /// window in which clients subscribe before the hub listens.
     public var listenStartDelay: Duration = .zero

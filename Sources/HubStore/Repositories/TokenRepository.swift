@@ -71,6 +71,13 @@ public struct TokenRepository: Sendable {
                        [tokenID, orgID]).affectedRows == 1
     }
 
+    /// Of `ids`, the tokens that are still live (not revoked, not deleted).
+    public func tokensLive(_ ids: [UUID]) throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        return Set(try pool.query("SELECT id FROM api_tokens WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL",
+                                  [PostgresArray(ids.map { Optional($0) })]).rows.map { try $0.uuid("id") })
+    }
+
     /// The principal for a presented secret, or nil when unknown or revoked.
     public func tokenAuthenticate(secret: String) throws -> Principal? {
         guard secret.count <= 256 else { return nil }
