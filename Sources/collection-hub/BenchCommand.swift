@@ -106,10 +106,12 @@ struct BenchCommand: ParsableCommand {
             group.connect(count: clients, port: hub.port, token: hub.token)
             _ = waitUntil(timeout: 300) { group.snapshot.opened + group.snapshot.failed >= clients }
             let connectSeconds = Date().timeIntervalSince(start)
+            group.waitSubscribed(timeout: 300)
             Thread.sleep(forTimeInterval: hold)
             let snap = group.snapshot
             var result: [String: Any] = ["scenario": "connections", "clients": clients, "connected": snap.opened, "conn_failed": snap.failed,
-                                         "open_at_end": snap.opened - snap.closed, "connect_s": connectSeconds,
+                                         "open_at_end": snap.opened - snap.closed, "subscribed": snap.subscribed,
+                                         "hub_connections": BenchREST.metric(port: hub.port, "hub_connections") ?? -1, "connect_s": connectSeconds,
                                          "connects_per_s": Double(snap.opened) / max(connectSeconds, 0.001), "hold_s": hold]
             if let pid = hub.pid {
                 let rss = ProcessStats.memoryMB(pid, "VmRSS") ?? 0

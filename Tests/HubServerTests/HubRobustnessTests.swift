@@ -33,6 +33,7 @@ final class HubRobustnessTests: XCTestCase {
         let slow = try RawWebSocket(port: h.port, headers: ["Authorization: Bearer \(h.tokenA)"], receiveBuffer: 4096)
         XCTAssertEqual(slow.handshakeStatus, 101)
         slow.sendText("{\"type\":\"subscribe\",\"topic\":\"\(topic)\"}")
+        XCTAssertTrue(slow.readUntil { $0.contains("snapshot") }.found, "no snapshot")
         let fast = EventCollector(try h.connect(token: h.tokenA))
         fast.client.send("{\"type\":\"subscribe\",\"topic\":\"\(topic)\"}")
         XCTAssertTrue(fast.read { !$0.messages(ofType: "snapshot").isEmpty })
@@ -51,15 +52,20 @@ final class HubRobustnessTests: XCTestCase {
         let run = try h.makeRun()
         let slow = try RawWebSocket(port: h.port, headers: ["Authorization: Bearer \(h.tokenA)"], receiveBuffer: 4096)
         slow.sendText("{\"type\":\"subscribe\",\"topic\":\"org\"}")
-        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertTrue(slow.readUntil { $0.contains("snapshot") }.found, "no snapshot")
         // ~1 KB per event, 9000 commits: more than the loopback socket buffers hold.
         try h.pool.query("UPDATE collection_runs SET name = repeat('n', 200), current_category = repeat('c', 120) WHERE id = $1", [run])
         let updates = 9000
         for i in 1...updates {
             try h.pool.query("UPDATE collection_runs SET processed_items = $2 WHERE id = $1", [run, i])
         }
-        let (texts, closeCode) = slow.readTexts(timeout: 30, idle: 1.5)
+        // Read until the latest state, however long the backlog takes to drain.
+        let (texts, found, closeCode) = slow.readUntil(timeout: 120) { text in
+            let events = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] ?? []
+            return events.contains { $0["type"] as? String == "run" && $0["processed_items"] as? Int == updates }
+        }
         XCTAssertNil(closeCode, "a client behind on state updates only must not be closed")
+        XCTAssertTrue(found, "the latest state never arrived")
         var processed: [Int] = []
         for text in texts {
             guard let array = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else { continue }
@@ -117,7 +123,8 @@ final class HubRobustnessTests: XCTestCase {
         for s in survivors { XCTAssertTrue(s.read { !$0.messages(ofType: "snapshot").isEmpty }) }
         let writer = Thread { try? h.commitItems(run: run, count: 600, perTransaction: 2) }
         writer.start()
-        Thread.sleep(forTimeInterval: 0.1)
+        // Vanish mid-stream: once the first events are flowing, not after a guessed pause.
+        XCTAssertTrue(survivors[0].read { $0.itemSeqs.count >= 20 })
         for d in doomed { d.vanish() }
         for s in survivors {
             XCTAssertTrue(s.read(timeout: 30) { $0.itemSeqs.count >= 600 }, "a survivor stalled at \(s.itemSeqs.count)")

@@ -5,6 +5,9 @@ import Foundation
 public final class RawWebSocket {
     public let fd: Int32
     public private(set) var handshakeStatus = 0
+    /// Received bytes not yet parsed into whole frames, and a text message's fragments so far.
+    private var pending: [UInt8] = []
+    private var fragments: [UInt8] = []
 
     /// Connects and performs the opening handshake; `receiveBuffer` shrinks SO_RCVBUF.
     public init(port: Int, headers: [String], receiveBuffer: Int32? = nil) throws {
@@ -54,45 +57,77 @@ public final class RawWebSocket {
     public func sendText(_ text: String) { sendFrame(Array(text.utf8)) }
 
     /// Reads frames until a close frame or EOF; returns the close code if one came.
-    public func readUntilClose(timeout: TimeInterval = 5) -> UInt16? {
+    public func readUntilClose(timeout: TimeInterval = 30) -> UInt16? {
         readTexts(timeout: timeout, idle: timeout).closeCode
     }
 
     /// Reads text frames until none arrives for `idle` (or `timeout` passes); stops at a
     /// close frame, reporting its code.
     public func readTexts(timeout: TimeInterval = 20, idle: TimeInterval = 1) -> (texts: [String], closeCode: UInt16?) {
+        var texts = [String]()
+        let close = read(timeout: timeout, idle: idle) { texts.append($0); return false }
+        return (texts, close)
+    }
+
+    /// Reads text frames until one satisfies `isLast` (true), a close frame or `timeout`
+    /// (false); what follows that frame stays buffered for the next read. Lets a client
+    /// wait for its subscription's snapshot and then stop reading, with nothing lost.
+    public func readUntil(timeout: TimeInterval = 30, _ isLast: (String) -> Bool) -> (texts: [String], found: Bool, closeCode: UInt16?) {
+        var texts = [String](), found = false
+        let close = read(timeout: timeout, idle: timeout) { text in
+            texts.append(text)
+            found = isLast(text)
+            return found
+        }
+        return (texts, found, close)
+    }
+
+    /// Reads until `onText` returns true, a close frame (its code), EOF, `idle` seconds
+    /// without data or `timeout`.
+    private func read(timeout: TimeInterval, idle: TimeInterval, _ onText: (String) -> Bool) -> UInt16? {
         var tv = timeval(tv_sec: Int(idle), tv_usec: Int((idle - Double(Int(idle))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let deadline = Date().addingTimeInterval(timeout)
-        var buffer = [UInt8](), texts = [String](), fragments = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while Date() < deadline {
-            let n = recv(fd, &chunk, chunk.count, 0)
-            if n <= 0 { break }
-            buffer += chunk[0..<n]
-            var i = 0
-            while i + 2 <= buffer.count {
-                let fin = buffer[i] & 0x80 != 0, opcode = buffer[i] & 0x0F
-                var len = Int(buffer[i + 1] & 0x7F), start = i + 2
-                if len == 126 {
-                    guard i + 4 <= buffer.count else { break }
-                    len = Int(buffer[i + 2]) << 8 | Int(buffer[i + 3]); start = i + 4
-                } else if len == 127 {
-                    guard i + 10 <= buffer.count else { break }
-                    len = (0..<8).reduce(0) { $0 << 8 | Int(buffer[i + 2 + $1]) }; start = i + 10
+        while true {
+            while let frame = nextFrame() {
+                if frame.opcode == 8 {
+                    let p = frame.payload
+                    return p.count >= 2 ? UInt16(p[p.startIndex]) << 8 | UInt16(p[p.startIndex + 1]) : 1005
                 }
-                guard start + len <= buffer.count else { break }
-                let payload = buffer[start..<(start + len)]
-                if opcode == 8 { return (texts, len >= 2 ? UInt16(payload.first!) << 8 | UInt16(payload.dropFirst().first!) : 1005) }
-                if opcode == 1 || opcode == 0 {
-                    fragments += payload
-                    if fin { texts.append(String(decoding: fragments, as: UTF8.self)); fragments = [] }
+                if frame.opcode == 1 || frame.opcode == 0 {
+                    fragments += frame.payload
+                    if frame.fin {
+                        let text = String(decoding: fragments, as: UTF8.self)
+                        fragments = []
+                        if onText(text) { return nil }
+                    }
                 }
-                i = start + len
             }
-            buffer.removeFirst(i)
+            guard Date() < deadline else { return nil }
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { return nil }
+            pending += chunk[0..<n]
         }
-        return (texts, nil)
+    }
+
+    /// Takes one whole frame off the front of `pending`, nil while it is incomplete.
+    private func nextFrame() -> (fin: Bool, opcode: UInt8, payload: ArraySlice<UInt8>)? {
+        let b = pending
+        guard b.count >= 2 else { return nil }
+        let fin = b[0] & 0x80 != 0, opcode = b[0] & 0x0F
+        var len = Int(b[1] & 0x7F), start = 2
+        if len == 126 {
+            guard b.count >= 4 else { return nil }
+            len = Int(b[2]) << 8 | Int(b[3]); start = 4
+        } else if len == 127 {
+            guard b.count >= 10 else { return nil }
+            len = (0..<8).reduce(0) { $0 << 8 | Int(b[2 + $1]) }; start = 10
+        }
+        guard len >= 0, start + len <= b.count else { return nil }
+        let payload = b[start..<(start + len)]
+        pending.removeFirst(start + len)
+        return (fin, opcode, payload)
     }
 
     /// Drops the connection with no close frame (RST), as a crashed client would.

@@ -13,6 +13,9 @@ final class BenchClients: WebSocketClientHandler, @unchecked Sendable {
     private var connections: [ClientConnection] = []
     private var subscribe: [UInt8]
     private(set) var opened = 0
+    /// Connections whose subscription was answered (their snapshot arrived).
+    private(set) var subscribed = 0
+    private var answered: Set<ObjectIdentifier> = []
     private(set) var failed = 0
     private(set) var closed = 0
     private(set) var delivered = 0
@@ -41,8 +44,15 @@ final class BenchClients: WebSocketClientHandler, @unchecked Sendable {
         }
     }
 
-    var snapshot: (opened: Int, failed: Int, closed: Int, delivered: Int) {
-        lock.withLock { (opened, failed, closed, delivered) }
+    var snapshot: (opened: Int, failed: Int, closed: Int, delivered: Int, subscribed: Int) {
+        lock.withLock { (opened, failed, closed, delivered, subscribed) }
+    }
+
+    /// Waits (at most `timeout`) until every opened connection's subscription was answered:
+    /// events committed after that reach each of them live.
+    @discardableResult
+    func waitSubscribed(timeout: TimeInterval = 120) -> Bool {
+        waitUntil(timeout: timeout) { let s = snapshot; return s.subscribed >= s.opened }
     }
 
     func onOpen(_ connection: ClientConnection) {
@@ -57,7 +67,12 @@ final class BenchClients: WebSocketClientHandler, @unchecked Sendable {
         let now = DispatchTime.now().uptimeNanoseconds
         lock.withLock {
             frames += 1
-            guard var seen = received[ObjectIdentifier(connection)] else { return }
+            let id = ObjectIdentifier(connection)
+            if !answered.contains(id), BenchClients.isSnapshot(bytes) {
+                answered.insert(id)
+                subscribed += 1
+            }
+            guard var seen = received[id] else { return }
             BenchClients.forEachItemSeq(bytes) { seq in
                 guard seq >= 1 && seq <= expected else { return }
                 if seen[seq] { duplicates += 1; return }
@@ -97,9 +112,19 @@ final class BenchClients: WebSocketClientHandler, @unchecked Sendable {
     func onConnectError(_ connection: ClientConnection, message: String, httpStatus: Int?) { lock.withLock { failed += 1 } }
 
     func stop() {
-        for c in lock.withLock({ connections }) { c.close() }
-        Thread.sleep(forTimeInterval: 0.2)
+        let all = lock.withLock { connections }
+        for c in all { c.close() }
+        // Let the close handshakes finish (bounded: a peer that never answers is cut anyway).
+        _ = waitUntil(timeout: 10) { let s = snapshot; return s.closed + s.failed >= all.count }
         loop.stop()
+    }
+
+    /// A frame that answers a subscription: `{"type":"snapshot",…}` at its start.
+    static func isSnapshot(_ bytes: [UInt8]) -> Bool {
+        let key = Array("\"type\":\"snapshot\"".utf8)
+        let head = bytes.prefix(64)
+        guard head.count >= key.count else { return false }
+        return (0...(head.count - key.count)).contains { i in key.indices.allSatisfy { head[head.startIndex + i + $0] == key[$0] } }
     }
 
     /// Calls `body` with the seq of every item and seller event in a frame, by scanning

@@ -20,7 +20,9 @@ struct HoldClientsCommand: ParsableCommand {
         let group = BenchClients(expectedEvents: 0, subscribe: "{\"type\":\"subscribe\",\"topic\":\"\(topic)\"}", sendTimes: sendTimes)
         group.connect(count: clients, port: port, token: token)
         _ = waitUntil(timeout: 120) { group.snapshot.opened + group.snapshot.failed >= clients }
-        print("open \(group.snapshot.opened)")
+        // Reported once subscribed: the parent's events must reach these clients live.
+        group.waitSubscribed()
+        print("open \(group.snapshot.subscribed)")
         fflush(nil)
         _ = waitUntil(timeout: limit) { false }
         group.stop()

@@ -43,7 +43,7 @@ extension BenchCommand {
                 survivors.connect(count: clients - kill, port: hub.port, token: hub.token)
                 let victims = try HeldClientsProcess(port: hub.port, token: hub.token, topic: producer.topic, count: kill)
                 _ = waitUntil(timeout: 120) { survivors.snapshot.opened + survivors.snapshot.failed >= clients - kill }
-                Thread.sleep(forTimeInterval: 0.5)  // snapshots answered
+                survivors.waitSubscribed()  // the victims' process reports only once subscribed
                 let connected = rss()
                 let openBefore = connections()
                 try producer.produce(events / 2, rate: rate)
@@ -53,8 +53,11 @@ extension BenchCommand {
                                                sendTimes: producer.sendTimes)
                 lateClients.connect(count: late, port: hub.port, token: hub.token)
                 _ = waitUntil(timeout: 60) { lateClients.snapshot.opened + lateClients.snapshot.failed >= late }
-                survivors.waitForDelivery(survivors.snapshot.opened * events, idle: 10)
-                lateClients.waitForDelivery(lateClients.snapshot.opened * events, idle: 10)
+                survivors.waitForDelivery(survivors.snapshot.opened * events, idle: 60)
+                lateClients.waitForDelivery(lateClients.snapshot.opened * events, idle: 60)
+                // The kernel resets the killed process's sockets; the hub sees it when it sees it.
+                let stillOpen = survivors.opened + lateClients.opened
+                _ = waitUntil(timeout: 60) { connections() == stillOpen }
                 let openAfterKill = connections()
                 survivors.stop()
                 lateClients.stop()

@@ -34,7 +34,7 @@ extension BenchCommand {
             let normal = BenchClients(expectedEvents: producer.capacity, subscribe: subscribe, sendTimes: producer.sendTimes)
             normal.connect(count: clients, port: hub.port, token: hub.token)
             _ = waitUntil(timeout: 120) { normal.snapshot.opened + normal.snapshot.failed >= clients }
-            Thread.sleep(forTimeInterval: 0.5)
+            normal.waitSubscribed()
             _ = try phase(producer, normal, count: warmUp)  // first inserts and allocations: measured by neither side
             var baseline: [Float] = [], stalledPhases: [Float] = []
             var stalledResults: [StalledClientResult] = []
@@ -43,9 +43,12 @@ extension BenchCommand {
                 let stalled = try (0..<slow).map { _ in
                     let s = try RawWebSocket(port: hub.port, headers: ["Authorization: Bearer \(hub.token)"], receiveBuffer: 4096)
                     s.sendText(subscribe)
+                    // Subscribed before the phase's first event; then it stops reading.
+                    guard s.readUntil(timeout: 120, { $0.hasPrefix("{\"type\":\"snapshot\"") }).found else {
+                        throw CLIError("a stalled client's subscription was never answered")
+                    }
                     return s
                 }
-                Thread.sleep(forTimeInterval: 0.3)  // subscribed before the phase's first event
                 let first = producer.produced + 1
                 stalledPhases += try phase(producer, normal)
                 stalledResults += stalled.map { StalledClientResult.check($0, topic: producer.topic, from: first, through: producer.produced, hub: hub) }
@@ -73,7 +76,7 @@ extension BenchCommand {
         private func phase(_ producer: BenchProducer, _ normal: BenchClients, count: Int? = nil) throws -> [Float] {
             let first = producer.produced + 1
             try producer.produce(count ?? events, rate: rate)
-            normal.waitForDelivery(normal.snapshot.opened * producer.produced, idle: 10)
+            normal.waitForDelivery(normal.snapshot.opened * producer.produced, idle: 60)
             return normal.latencies(seqs: first...producer.produced)
         }
     }
@@ -90,7 +93,8 @@ struct StalledClientResult {
     /// Reads what `client` was sent (events `first...last` live, then a close), then resumes
     /// with `since` = the last event it holds without a gap, as a reconnecting client would.
     static func check(_ client: RawWebSocket, topic: String, from first: Int, through last: Int, hub: BenchHubProcess) -> StalledClientResult {
-        let before = client.readTexts(timeout: 60, idle: 2)
+        // Everything queued for it, then the close (a client never closed shows as no code).
+        let before = client.readTexts(timeout: 120, idle: 30)
         var counts = [Int](repeating: 0, count: last + 1)
         func tally(_ texts: [String]) {
             for text in texts { BenchClients.forEachItemSeq(Array(text.utf8)) { if $0 >= first && $0 <= last { counts[$0] += 1 } } }
@@ -100,7 +104,11 @@ struct StalledClientResult {
         while since < last && counts[since + 1] > 0 { since += 1 }
         if since < last, let again = try? RawWebSocket(port: hub.port, headers: ["Authorization: Bearer \(hub.token)"]) {
             again.sendText("{\"type\":\"subscribe\",\"topic\":\"\(topic)\",\"since\":\(since)}")
-            tally(again.readTexts(timeout: 60, idle: 1).texts)
+            // Until the phase's last event is in: a resume is complete when it reaches it.
+            _ = again.readUntil(timeout: 120) { text in
+                tally([text])
+                return counts[last] > 0
+            }
             again.vanish()
         }
         let seqs = counts[first...last]
