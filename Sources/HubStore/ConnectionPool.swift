@@ -35,6 +35,7 @@ public final class ConnectionPool: @unchecked Sendable {
     // Guarded by `condition`.
     private var idle: [PostgresConnection] = []
     private var open = 0
+    private var waiting = 0
     private var closed = false
 
     /// Opens `minConnections` right away so a bad URL fails here, with libpq's reason.
@@ -90,6 +91,13 @@ public final class ConnectionPool: @unchecked Sendable {
         return (open, idle.count)
     }
 
+    /// Checkouts blocked now, waiting for a connection to come back (metrics and tests).
+    public var waitingCheckouts: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return waiting
+    }
+
     private func checkout() throws -> PostgresConnection {
         let deadline = Date().addingTimeInterval(configuration.checkoutTimeout.seconds)
         condition.lock()
@@ -115,7 +123,10 @@ public final class ConnectionPool: @unchecked Sendable {
                     throw error
                 }
             }
-            if !condition.wait(until: deadline) {
+            waiting += 1
+            let signalled = condition.wait(until: deadline)
+            waiting -= 1
+            if !signalled {
                 condition.unlock()
                 throw PostgresError(
                     code: .poolTimeout,

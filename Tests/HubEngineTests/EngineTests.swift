@@ -175,7 +175,9 @@ final class EngineTests: XCTestCase {
         // Another "process" (a second service on the same database) pauses it.
         let other = CollectionService(pool: f.pool)
         XCTAssertEqual(try other.pause(orgID: f.org, runID: run.id, actor: f.actor).statusReason, .admin)
-        Thread.sleep(forTimeInterval: 1.0)
+        // The executor meets the admin pause at its next retry (fenced) and lets the run go;
+        // with no executor left, nothing could resume it later.
+        XCTAssertTrue(waitUntil { !engine.executingRunIDs.contains(run.id) }, "the executor kept the admin-paused run")
         let paused = try f.run(run.id)
         XCTAssertEqual(paused.status, .paused)
         XCTAssertEqual(paused.statusReason, .admin, "the outage logic resumed an admin pause")
@@ -194,7 +196,9 @@ final class EngineTests: XCTestCase {
         let run = try f.service.createRun(orgID: f.org, name: nil, categoryIDs: ["beauty"], actor: f.actor).run
         let runs = RunRepository(pool: f.pool)
         let (_, leaseA) = try XCTUnwrap(runs.runClaimNext(owner: "A", leaseSeconds: 0.2))
-        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertTrue(waitUntil {
+            (try? f.pool.query("SELECT lease_expires_at < now() AS expired FROM collection_runs WHERE id = $1", [run.id]).first?.bool("expired")) == true
+        }, "A's lease never expired")
         let (_, leaseB) = try XCTUnwrap(runs.runClaimNext(owner: "B", leaseSeconds: 10))
         XCTAssertEqual(leaseB.runID, run.id)
         var batch = ItemBatch(checkpoint: RunCheckpoint(), currentCategory: "Beauty")

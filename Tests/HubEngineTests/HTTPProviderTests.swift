@@ -125,13 +125,11 @@ final class HTTPProviderTests: XCTestCase {
     func testSilentServerTimesOut() {
         server.route("/v1/amazon/products/SLOW", .init(hang: true))
         let p = provider(timeout: .milliseconds(500))
-        let started = Date()
         let error = product("SLOW", p)
-        let elapsed = Date().timeIntervalSince(started)
+        // The server never answers: the call returns at all only through the deadline, and
+        // the reason names it (a wait without one would hang here).
         guard case .unavailable(nil, let reason)? = error else { return XCTFail("a silent provider is unavailable: \(String(describing: error))") }
-        XCTAssertTrue(reason.contains("within 0.5 s"), reason)
-        XCTAssertGreaterThanOrEqual(elapsed, 0.45)
-        XCTAssertLessThan(elapsed, 1.5, "the timeout was not applied")
+        XCTAssertTrue(reason.contains("no answer") && reason.contains("within 0.5 s"), reason)
     }
 
     func testResetAndRefusedConnectionsAreUnavailable() {
@@ -140,9 +138,11 @@ final class HTTPProviderTests: XCTestCase {
         XCTAssertTrue(isUnavailable(product("RESET", p)))
         XCTAssertEqual(server.requests.count, 1)
         server.stop()
-        let started = Date()
-        XCTAssertTrue(isUnavailable(product("B01", p)))
-        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5, "a refused connection should not wait for the timeout")
+        // With a deadline far beyond the test's, a refusal must be reported as such, not as
+        // the deadline passing.
+        let patient = provider(timeout: .seconds(120))
+        guard case .unavailable(nil, let reason)? = product("B01", patient) else { return XCTFail("a refused connection is unavailable") }
+        XCTAssertFalse(reason.contains("no answer"), "a refused connection waited for the timeout: \(reason)")
     }
 
     // MARK: Bad answers

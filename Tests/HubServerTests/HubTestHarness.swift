@@ -72,6 +72,20 @@ final class HubHarness: @unchecked Sendable {
             """, [org ?? orgA, userA]).first!.uuid("id")
     }
 
+    /// A barrier for "nothing arrived" checks: commits a change to a fresh run of `org` and
+    /// reads `collector` (subscribed to the org topic) until it arrives. Notifications reach
+    /// the hub in commit order, so whatever was committed earlier has been delivered by then.
+    /// Returns the marker run, for assertions to tell apart.
+    @discardableResult
+    func orgBarrier(_ collector: EventCollector, org: UUID) throws -> UUID {
+        let marker = try makeRun(org: org)
+        try pool.query("UPDATE collection_runs SET status = 'running' WHERE id = $1", [marker])
+        let id = marker.uuidString.lowercased()
+        XCTAssertTrue(collector.read { $0.messages(ofType: "run").contains { $0["run"] as? String == id } },
+                      "the barrier's own run change never arrived")
+        return marker
+    }
+
     /// Commits `count` items in transactions of `perTransaction`.
     func commitItems(run: UUID, count: Int, perTransaction: Int = 1, prefix: String = "P", titlePadding: Int = 0) throws {
         var done = 0
@@ -103,7 +117,7 @@ final class EventCollector {
 
     /// Reads until `predicate` holds or `timeout` passes; true when it held.
     @discardableResult
-    func read(timeout: TimeInterval = 10, until predicate: (EventCollector) -> Bool) -> Bool {
+    func read(timeout: TimeInterval = 30, until predicate: (EventCollector) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while !predicate(self) {
             let left = deadline.timeIntervalSinceNow

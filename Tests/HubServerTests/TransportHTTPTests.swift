@@ -1,5 +1,6 @@
 import Foundation
 @testable import HubServer
+import HubTestSupport
 import XCTest
 
 final class TransportHTTPTests: XCTestCase {
@@ -214,13 +215,13 @@ final class TransportHTTPTests: XCTestCase {
             connection.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
             XCTAssertTrue(held.wait { $0 != nil })
         }  // connection closed here
-        Thread.sleep(forTimeInterval: 0.1)
-        held.value?.respond(status: 200, body: Array("late".utf8))
-        held.value?.respond(status: 500)  // second call ignored
+        let late = try XCTUnwrap(held.value)
+        XCTAssertTrue(waitUntil { onLoop(loop) { late.isAbandoned } == true }, "the loop never saw the client go")
+        XCTAssertFalse(late.isCompleted)
+        late.respond(status: 200, body: Array("late".utf8))
+        XCTAssertTrue(late.isCompleted)
+        late.respond(status: 500)  // second call ignored
         held.update { $0 = nil }
-        // The loop is still healthy.
-        XCTAssertEqual(onLoop(loop) { 42 }, 42)
-        held.update { _ in }
         let again = try RawHTTPConnection(port: loop.boundPort)
         again.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertTrue(held.wait { $0 != nil })
@@ -240,7 +241,7 @@ final class TransportHTTPTests: XCTestCase {
             $0.httpHandlerTimeoutSeconds = 10
         }
         defer { loop.stop() }
-        let connection = try RawHTTPConnection(port: loop.boundPort, timeout: 6)
+        let connection = try RawHTTPConnection(port: loop.boundPort, timeout: 30)
         connection.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertEqual(connection.readResponse()?.text, "slow")
     }

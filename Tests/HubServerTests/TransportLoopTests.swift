@@ -30,7 +30,6 @@ final class TransportLoopTests: XCTestCase {
         let loop = try makeLoop()
         defer { loop.stop() }
         let fired = Recorder<[String]>([])
-        let started = Date()
         _ = onLoop(loop) { () -> Bool in
             loop.schedule(after: .milliseconds(80)) { fired.update { $0.append("late") } }
             loop.schedule(after: .milliseconds(20)) { fired.update { $0.append("early") } }
@@ -39,9 +38,9 @@ final class TransportLoopTests: XCTestCase {
             cancelled.cancel()
             return true
         }
-        XCTAssertTrue(fired.wait { $0.count == 2 })
-        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.07)
-        Thread.sleep(forTimeInterval: 0.05)
+        // Timers fire in deadline order, so by the time "late" (80 ms) has fired, the cancelled
+        // 40 ms timer would have fired before it: no wait needed to see that it did not.
+        XCTAssertTrue(fired.wait { $0.last == "late" })
         XCTAssertEqual(fired.value, ["early", "late"])
     }
 
@@ -71,8 +70,25 @@ final class TransportLoopTests: XCTestCase {
         // close() detaches: no more callbacks, no onClosed.
         _ = onLoop(loop) { () -> Bool in descriptor.body().close(); return descriptor.body().isOpen }
         _ = write(writeEnd, "more", 4)
-        Thread.sleep(forTimeInterval: 0.1)
+        // Positive control: a second adopted pipe, written after "more", is read. The loop
+        // polls both together, and a posted closure runs only after that service pass, so
+        // had the detached pipe still been watched, "more" would be recorded by then.
+        var marker: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&marker), 0)
+        defer { close(marker[0]); close(marker[1]) }
+        let markerRead = Recorder(false)
+        let watcher = onLoop(loop) { () -> LoopBoundClosure<AdoptedDescriptor>? in
+            let d = try? loop.adoptReadable(fd: dup(marker[0]), onReadable: {
+                var buffer = [UInt8](repeating: 0, count: 16)
+                if read(marker[0], &buffer, buffer.count) > 0 { markerRead.update { $0 = true } }
+            }, onClosed: {})
+            return d.map { d in LoopBoundClosure { d } }
+        }
+        _ = write(marker[1], "mark", 4)
+        XCTAssertTrue(markerRead.wait { $0 }, "the control pipe was never read")
+        _ = onLoop(loop) { true }
         XCTAssertEqual(reads.value, ["ping", "pong"])
+        _ = onLoop(loop) { () -> Bool in (watcher ?? nil)?.body().close(); return true }
         XCTAssertEqual(closedCount.value, 0)
         close(readEnd)
     }
@@ -205,10 +221,10 @@ final class TransportMemoryTests: XCTestCase {
         Thread.sleep(forTimeInterval: 0.5)
         let after = rssKB()
         let perConnection = Double(after - before) * 1024 / Double(count)
+        // A measurement, printed: figures belong in BENCHMARKS.md (`bench connections`), not asserts.
         print("idle connections: \(count), rx buffer \(rx), RSS +\(after - before) KiB, \(Int(perConnection)) bytes/connection")
         try input.fileHandleForWriting.close()
         process.waitUntilExit()
-        XCTAssertLessThan(perConnection, 4096)
     }
 }
 

@@ -26,7 +26,7 @@ final class Recorder<T>: @unchecked Sendable {
 
     /// Waits until `predicate` holds (true) or `timeout` passes (false).
     @discardableResult
-    func wait(timeout: TimeInterval = 5, until predicate: (T) -> Bool) -> Bool {
+    func wait(timeout: TimeInterval = 30, until predicate: (T) -> Bool) -> Bool {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
@@ -101,7 +101,7 @@ func makeLoop(
 }
 
 /// Runs `body` on the loop thread and waits for it.
-func onLoop<T>(_ loop: HubLoop, timeout: TimeInterval = 5, _ body: @escaping () -> T) -> T? {
+func onLoop<T>(_ loop: HubLoop, timeout: TimeInterval = 30, _ body: @escaping () -> T) -> T? {
     let result = Recorder<T?>(nil)
     let work = LoopBoundClosure(body)
     loop.post { let v = work.body(); result.update { $0 = v } }
@@ -141,7 +141,7 @@ final class RawHTTPConnection {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, timeout: TimeInterval = 5) throws {
+    init(port: Int, timeout: TimeInterval = 30) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EMFILE) }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: .init((timeout - Double(Int(timeout))) * 1e6))
@@ -213,10 +213,15 @@ final class RawHTTPConnection {
         return out
     }
 
-    /// True if the server closed the connection (EOF) within the socket timeout.
+    /// Reads past anything still sent (a second PING, say) until the peer closes: true on
+    /// EOF, false on an error or the receive timeout.
     func sawEOF() -> Bool {
-        var byte: UInt8 = 0
-        return recv(fd, &byte, 1, 0) == 0
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n == 0 { return true }
+            if n < 0 { return false }
+        }
     }
 }
 

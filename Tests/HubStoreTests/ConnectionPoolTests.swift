@@ -44,11 +44,10 @@ final class ConnectionPoolTests: XCTestCase {
         let pool = try ConnectionPool(.init(conninfo: try TestDatabase.shared.migratedDatabase(),
                                             minConnections: 0, maxConnections: 1, checkoutTimeout: .milliseconds(300)))
         try pool.withConnection { _ in
-            let started = Date()
             XCTAssertThrowsError(try pool.withConnection { _ in }) { error in
                 XCTAssertEqual((error as? PostgresError)?.code, .poolTimeout)
             }
-            XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.25)
+            XCTAssertEqual(pool.waitingCheckouts, 0, "a timed-out checkout still counts as waiting")
         }
         XCTAssertNoThrow(try pool.query("SELECT 1"))
     }
@@ -56,18 +55,23 @@ final class ConnectionPoolTests: XCTestCase {
     func testWaitingCheckoutGetsAReturnedConnection() throws {
         let pool = try ConnectionPool(.init(conninfo: try TestDatabase.shared.migratedDatabase(),
                                             maxConnections: 1, checkoutTimeout: .seconds(5)))
-        let holding = expectation(description: "holder has the connection")
+        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
         let done = expectation(description: "holder finished")
         DispatchQueue.global().async {
             try? pool.withConnection { _ in
-                holding.fulfill()
-                Thread.sleep(forTimeInterval: 0.2)
+                holding.signal()
+                _ = release.wait(timeout: .now() + 60)
             }
             done.fulfill()
         }
-        wait(for: [holding], timeout: 5)
+        XCTAssertEqual(holding.wait(timeout: .now() + 30), .success)
+        // The holder gives the connection back only once this checkout is seen waiting.
+        DispatchQueue.global().async {
+            _ = waitUntil { pool.waitingCheckouts == 1 }
+            release.signal()
+        }
         XCTAssertEqual(try pool.query("SELECT 7 AS n").first?.int("n"), 7)
-        wait(for: [done], timeout: 5)
+        wait(for: [done], timeout: 30)
     }
 
     func testStatementTimeoutCancelsSlowStatement() throws {

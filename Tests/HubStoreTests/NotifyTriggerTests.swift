@@ -11,8 +11,26 @@ final class NotifyTriggerTests: XCTestCase {
         try listener.listen()
         let writer = try PostgresConnection(conninfo: db)
         let runID = try Fixtures.makeRun(writer)
-        _ = try listener.waitForNotifications(timeout: .seconds(2))
+        _ = try notifications(to: listener, before: writer)  // the run's own insert
         return (listener, writer, runID)
+    }
+
+    /// Everything `listener` receives before a marker NOTIFY committed now on `marker`.
+    /// A barrier, not a wait: PostgreSQL delivers notifications in commit order, so a
+    /// notification that an earlier statement sent has arrived by the time the marker has.
+    func notifications(to listener: PostgresConnection, before marker: PostgresConnection) throws -> [PostgresNotification] {
+        let token = "marker-\(UUID().uuidString)"
+        try marker.query("SELECT pg_notify($1, $2)", [PostgresConnection.notifyChannel, token])
+        var seen: [PostgresNotification] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            for note in try listener.waitForNotifications(timeout: .seconds(1)) {
+                if note.payloadString == token { return seen }
+                seen.append(note)
+            }
+        }
+        XCTFail("the marker notification never arrived")
+        return seen
     }
 
     func testItemWithOneMegabyteDataNotifiesUnder8000Bytes() throws {
@@ -24,7 +42,7 @@ final class NotifyTriggerTests: XCTestCase {
             INSERT INTO collection_items (run_id, item_type, external_id, status, data, cost_cents)
             VALUES ($1, 'amazon_product', 'B000BIG', 'completed', jsonb_build_object('title', $2::text, 'blob', $3::text), 5)
             """, [runID, title, big])
-        let notes = try listener.waitForNotifications(timeout: .seconds(5))
+        let notes = try notifications(to: listener, before: writer)
         let itemNote = try XCTUnwrap(notes.first { $0.payloadString.hasPrefix("{\"k\":\"items\"") })
         XCTAssertLessThan(itemNote.payload.count, 8000)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(itemNote.payload)) as? [String: Any])
@@ -41,7 +59,7 @@ final class NotifyTriggerTests: XCTestCase {
             INSERT INTO collection_items (run_id, item_type, external_id, status)
             SELECT $1, 'amazon_product', 'P' || g, 'completed' FROM generate_series(1, 500) g
             """, [runID])
-        let notes = try listener.waitForNotifications(timeout: .seconds(5))
+        let notes = try notifications(to: listener, before: writer)
         XCTAssertEqual(notes.count, 1, "one notification per statement, not per row")
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(notes[0].payload)) as? [String: Any])
         XCTAssertEqual(json["lo"] as? Int, 1)
@@ -54,9 +72,10 @@ final class NotifyTriggerTests: XCTestCase {
         let (listener, writer, runID) = try listeningSetup()
         try writer.query("BEGIN")
         try writer.query("INSERT INTO collection_items (run_id, item_type, external_id) VALUES ($1, 'amazon_product', 'X1')", [runID])
-        XCTAssertTrue(try listener.waitForNotifications(timeout: .milliseconds(300)).isEmpty)
+        // The marker comes from another session: the writer's is inside the open transaction.
+        XCTAssertEqual(try notifications(to: listener, before: listener).map(\.payloadString), [])
         try writer.query("ROLLBACK")
-        XCTAssertTrue(try listener.waitForNotifications(timeout: .milliseconds(300)).isEmpty)
+        XCTAssertEqual(try notifications(to: listener, before: writer).map(\.payloadString), [])
         // The rolled-back insert did not burn a sequence number.
         try writer.query("INSERT INTO collection_items (run_id, item_type, external_id) VALUES ($1, 'amazon_product', 'X2')", [runID])
         XCTAssertEqual(try writer.query("SELECT seq FROM collection_items WHERE external_id = 'X2'").first?.int("seq"), 1)
@@ -65,9 +84,9 @@ final class NotifyTriggerTests: XCTestCase {
     func testRunUpdateNotifiesButHeartbeatDoesNot() throws {
         let (listener, writer, runID) = try listeningSetup()
         try writer.query("UPDATE collection_runs SET heartbeat_at = now(), lease_expires_at = now() + interval '10 s' WHERE id = $1", [runID])
-        XCTAssertTrue(try listener.waitForNotifications(timeout: .milliseconds(300)).isEmpty)
+        XCTAssertEqual(try notifications(to: listener, before: writer).map(\.payloadString), [])
         try writer.query("UPDATE collection_runs SET status = 'running', status_reason = NULL WHERE id = $1", [runID])
-        let notes = try listener.waitForNotifications(timeout: .seconds(2))
+        let notes = try notifications(to: listener, before: writer)
         XCTAssertEqual(notes.count, 1)
         XCTAssertTrue(notes[0].payloadString.contains("\"status_changed\":true"))
         XCTAssertTrue(notes[0].payloadString.contains("\"status\":\"running\""))

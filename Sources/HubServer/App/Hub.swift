@@ -14,6 +14,8 @@ public final class Hub: @unchecked Sendable {
     let router: HTTPRouter
     private var loop: HubLoop?
     private var listener: NotificationListener?
+    /// Loop thread: LISTEN has been started (it may be held back by `listenStartDelay`).
+    private var listenStarted = false
     private let memoryReturn = MemoryReturn()
     private let credentialCheck: CredentialCheck
 
@@ -60,9 +62,9 @@ public final class Hub: @unchecked Sendable {
         self.listener = listener
         loop.post { [self] in
             if config.listenStartDelay > .zero {
-                _ = loop.schedule(after: config.listenStartDelay) { listener.start() }
+                _ = loop.schedule(after: config.listenStartDelay) { [weak self] in self?.startListening() }
             } else {
-                listener.start()
+                startListening()
             }
             // Returns memory once enough clients have gone.
             every(.seconds(2), on: loop) { hub, _ in
@@ -70,6 +72,19 @@ public final class Hub: @unchecked Sendable {
             }
             every(config.credentialCheckInterval, on: loop) { hub, loop in hub.credentialCheck.run(loop: loop, fanOut: hub.fanOut) }
         }
+    }
+
+    /// Starts LISTEN now when `listenStartDelay` still holds it back (tests open the window
+    /// of a hub that serves before it listens at the moment they choose). Any thread.
+    public func startListeningNow() {
+        loop?.post { [weak self] in self?.startListening() }
+    }
+
+    /// Loop thread: the LISTEN connection starts once, whichever asks first.
+    private func startListening() {
+        guard !listenStarted else { return }
+        listenStarted = true
+        listener?.start()
     }
 
     /// Runs `body` on the loop every `interval` while the hub and its loop live.

@@ -122,6 +122,9 @@ public final class HTTPResponder: @unchecked Sendable {
         respondJSON(status: status, jsonErrorBody(code: code, message: message))
     }
 
+    /// Loop thread: the connection this response was for has gone (what tests wait on).
+    var isAbandoned: Bool { transaction.value.state == .abandoned }
+
     /// Any thread: applies directly on the loop thread, else posts to it.
     private func deliver(status: Int, headers: [(String, String)], body: [UInt8]) {
         guard let loop else { return }
