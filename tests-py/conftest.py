@@ -198,7 +198,7 @@ class Feed:
     """A websocat client subscribed to one run, collecting item seqs and the run status."""
 
     def __init__(self, hub, run_id, since=None):
-        self.seqs, self.status = [], None
+        self.seqs, self.status, self.states = [], None, []
         self.proc = subprocess.Popen([str(WEBSOCAT), "-t", f"-H=Authorization: Bearer {hub.token}", f"ws://127.0.0.1:{hub.port}/ws"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         msg = {"type": "subscribe", "topic": f"run:{run_id}"}
@@ -225,6 +225,7 @@ class Feed:
                     self.seqs.append(e["seq"])
                 elif e.get("type") == "run":
                     self.status = e.get("status")
+                    self.states.append((e.get("status"), e.get("status_reason")))
 
     def wait(self, predicate, timeout=60):
         deadline = time.time() + timeout

@@ -367,17 +367,20 @@ def test_provider_outage_shows_the_retry_countdown_then_resumes(browser, outage_
         run = outage_hub.api("POST", "/runs", {"category_ids": ["collectibles"], "name": "outage"})
         c = card(run["id"])
         page.wait_for_selector(c)
-        seen = set()
-        deadline = time.time() + 60
-        while time.time() < deadline and page.get_attribute(c, "data-status") != "completed":
-            state = page.inner_text(f"{c} .state")
-            if "retrying in" in state and not any("retrying in" in s for s in seen):
-                shot(page, "provider-outage", full=False)
-            seen.add(state)
-            time.sleep(0.05)
+        # The page records every wording its state line takes (a MutationObserver), so no
+        # poll from here can miss a short outage on a busy machine.
+        page.evaluate("""sel => {
+            window.__states = new Set();
+            const note = () => { const s = document.querySelector(sel + ' .state'); if (s) window.__states.add(s.textContent.trim()); };
+            new MutationObserver(note).observe(document.body, {subtree: true, childList: true, characterData: true});
+            note();
+        }""", c)
+        page.wait_for_function("""() => [...window.__states].some(s => s.startsWith('provider unavailable'))""", timeout=60000)
+        shot(page, "provider-outage", full=False)
+        page.wait_for_selector(f"{c}[data-status='completed']", timeout=60000)
+        seen = page.evaluate("[...window.__states]")
         waiting = [s for s in seen if re.fullmatch(r"provider unavailable — retrying (in \d+ s|now)", s)]
         assert waiting, f"the outage was never shown in words; saw {sorted(seen)}"
-        assert page.get_attribute(c, "data-status") == "completed", "the run did not resume by itself"
         assert outage_hub.api("GET", f"/runs/{run['id']}")["status"] == "completed"
         assert page.console_errors == [], f"console errors: {page.console_errors}"
     finally:
