@@ -22,10 +22,15 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "HubCore"),
         .target(
             name: "HubStore",
-            dependencies: ["HubCore", "CLibPQ", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HubCore", "CLibPQ", "CLibCrypto", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "HubEngine",

@@ -8,7 +8,7 @@ set -euo pipefail
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-packages=(pkg-config libwebsockets-dev libpq-dev postgresql)
+packages=(pkg-config libwebsockets-dev libpq-dev libssl-dev postgresql)
 if [ "$want_test" = 1 ]; then
   packages+=(chromium fonts-liberation python3-venv)
 fi
