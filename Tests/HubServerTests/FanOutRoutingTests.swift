@@ -15,8 +15,12 @@ final class FanOutRoutingTests: XCTestCase {
     let run = UUID().uuidString.lowercased()
     let run2 = UUID().uuidString.lowercased()
 
+    /// One database for the class: only the fan-out's background reads touch it.
+    nonisolated(unsafe) static var database: String?
+
     func makeFanOut() throws -> FanOut {
-        let db = try TestDatabase.shared.migratedDatabase()
+        if Self.database == nil { Self.database = try TestDatabase.shared.migratedDatabase() }
+        let db = try XCTUnwrap(Self.database)
         let pool = try ConnectionPool(.init(conninfo: db, maxConnections: 2))
         addTeardownBlock { pool.close() }
         var logger = Logger(label: "test.fanout")
