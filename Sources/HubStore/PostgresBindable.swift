@@ -53,9 +53,16 @@ public struct PostgresJSON: PostgresBindable {
 
 /// Formats and parses PostgreSQL timestamptz text (ISO style, any offset).
 enum PostgresTimestamp {
+    /// Microseconds, PostgreSQL's own resolution: a value read back and sent again (a page
+    /// cursor) must compare equal to the stored one, which milliseconds would not.
     static func format(_ date: Date) -> String {
-        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
-        return date.formatted(style)
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let (seconds, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
+        let (wholeSeconds, sub) = fraction < 0 ? (seconds - 1, fraction + 1_000_000) : (seconds, fraction)
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: false, timeZone: .gmt)
+        let whole = Date(timeIntervalSince1970: Double(wholeSeconds)).formatted(style)  // …T14:30:00Z
+        let digits = String(sub)
+        return whole.dropLast() + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
     }
 
     /// Parses "2026-01-20 14:30:00.123456+00" and the variants PostgreSQL prints.

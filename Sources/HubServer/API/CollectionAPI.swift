@@ -97,9 +97,18 @@ public struct CollectionAPI: RESTHandler {
             let sellers = try service.listSellers(orgID: org, search: q, limit: lim, offset: offset)
             return try .encoded(200, Page(items: sellers, nextCursor: sellers.count == lim ? String(offset + lim) : nil))
         default:
-            let known = ["settings", "categories", "estimate", "runs", "sellers"]
-            if let first = s.first, known.contains(first), s.count <= 3 { throw APIError.methodNotAllowed }
+            if Self.isRoute(s) { throw APIError.methodNotAllowed }
             throw APIError.notFound
+        }
+    }
+
+    /// Whether `segments` name a route some other method answers: only then is the answer
+    /// 405; a path no method answers (/settings/x, /runs/{id}/x) is 404.
+    static func isRoute(_ s: [String]) -> Bool {
+        switch (s.count, s.first) {
+        case (1, "settings"), (1, "categories"), (1, "estimate"), (1, "runs"), (1, "sellers"), (2, "runs"): return true
+        case (3, "runs"): return ["pause", "resume", "cancel", "items"].contains(s[2])
+        default: return false
         }
     }
 

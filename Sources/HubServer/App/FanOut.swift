@@ -67,7 +67,7 @@ final class FanOut: @unchecked Sendable {
         flush(receivedAt: notifications.first?.receivedAt)
     }
 
-    private func route(_ p: NotificationPayload, _ bytes: [UInt8]) {
+    func route(_ p: NotificationPayload, _ bytes: [UInt8]) {
         switch p.kind {
         case .items:
             metrics.eventsReceived += Int(p.hi - p.lo + 1)
