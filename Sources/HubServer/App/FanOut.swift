@@ -346,7 +346,7 @@ final class FanOut: @unchecked Sendable {
         let session = client.session
         guard session.isOpen else { return }
         if client.bytesHeld + frame.count > config.maxQueuedBytesPerClient {
-            closeSlow(client)
+            closeSlow(client, adding: frame.count)
             return
         }
         session.send(frame)
@@ -355,11 +355,12 @@ final class FanOut: @unchecked Sendable {
         metrics.bytesQueued += frame.count
     }
 
-    func closeSlow(_ client: ClientState) {
+    /// Closes a client over its bound (`adding`: the frame that did not fit) with 4008.
+    func closeSlow(_ client: ClientState, adding: Int = 0) {
         guard client.session.isOpen else { return }
         metrics.slowClientsClosed += 1
-        metrics.slowClientBytesAtClose = client.bytesHeld
-        logger.notice("closing slow client \(client.session.id) holding \(client.bytesHeld) bytes (queued \(client.session.queuedBytes), buffered \(client.bufferedBytes), held \(client.heldBytes))")
+        metrics.slowClientBytesAtClose = client.bytesHeld + adding
+        logger.notice("closing slow client \(client.session.id) holding \(client.bytesHeld) + \(adding) bytes (queued \(client.session.queuedBytes), buffered \(client.bufferedBytes), held \(client.heldBytes))")
         client.session.close(code: CloseCode.slowConsumer, reason: CloseCode.slowConsumerReason)
         // It will never be sent what it holds: free it now, not when the close completes.
         for sub in client.runs.values { _ = releaseBuffered(sub, of: client) }
