@@ -32,8 +32,10 @@ test: test-deps
 		.venv/bin/python -m pytest -q tests-py; \
 	fi
 
-# libFuzzer over the WebSocket message parser, NOTIFY payload routing and REST body
-# decoding (HubCore's sources in one module), for FUZZ_SECONDS; fails on any crash.
+# libFuzzer over the WebSocket message parser and the subscription decisions it leads to
+# (since bounds, StreamCursor math driven with Int64.min/max, negatives, huge numbers),
+# NOTIFY payload routing, REST body decoding, run-list cursors and run names (HubCore's
+# sources in one module), for FUZZ_SECONDS; fails on any crash or broken invariant.
 fuzz: deps
 	mkdir -p .build/fuzz .build/fuzz-corpus
 	cp fuzz/corpus/* .build/fuzz-corpus/

@@ -12,11 +12,16 @@ public enum RunNaming {
         return "Collection \(c.year ?? 0)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute))"
     }
 
-    /// Trims; empty means "use the default" (nil); over 200 characters is an error.
+    /// Trims; empty means "use the default" (nil); over 200 code points (the DB CHECK's
+    /// length()) or any NUL is an error.
     public static func validate(_ name: String?) throws(FieldErrors) -> String? {
+        // NUL first: trimming must not make a name with NUL look valid or empty.
+        if let name, TextInput.containsNUL(name) {
+            throw FieldErrors(errors: [FieldError(field: "name", message: "name must not contain NUL characters")])
+        }
         guard let trimmed = name?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else { return nil }
-        guard trimmed.count <= maxLength else {
-            throw FieldErrors(errors: [FieldError(field: "name", message: "name must be at most \(maxLength) characters")])
+        if let problem = TextInput.problem(trimmed, field: "name", maxLength: maxLength) {
+            throw FieldErrors(errors: [problem])
         }
         return trimmed
     }

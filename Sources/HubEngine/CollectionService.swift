@@ -170,14 +170,14 @@ public final class CollectionService: Sendable {
     public func listRuns(orgID: UUID, status: RunStatus?, limit: Int, cursor: String?) throws -> (runs: [RunRecord], nextCursor: String?) {
         var before: (Date, UUID)?
         if let cursor {
-            let parts = cursor.split(separator: "_")
-            guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
+            guard let parsed = RunPageCursor(cursor) else {
                 throw Failure.validation([FieldError(field: "cursor", message: "cursor is not one this API gave out")])
             }
-            before = (Date(timeIntervalSince1970: Double(micros) / 1_000_000), id)
+            before = (parsed.createdAt, parsed.runID)
         }
+        guard (1...1000).contains(limit) else { throw Failure.validation([FieldError(field: "limit", message: "limit must be between 1 and 1000")]) }
         let page = try runs.runList(orgID: orgID, status: status, limit: limit, before: before)
-        let next = page.count == limit ? page.last.map { "\(Int64(($0.createdAt.timeIntervalSince1970 * 1_000_000).rounded()))_\($0.id.uuidString.lowercased())" } : nil
+        let next = page.count == limit ? page.last.flatMap { RunPageCursor(after: $0.createdAt, runID: $0.id)?.text } : nil
         return (page, next)
     }
 

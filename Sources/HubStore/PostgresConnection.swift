@@ -52,6 +52,14 @@ public final class PostgresConnection: @unchecked Sendable {
     public func query(_ sql: String, _ params: [(any PostgresBindable)?] = []) throws -> PostgresResult {
         try ensureOpen(sql)
         let texts: [String?] = params.map { $0?.postgresText }
+        // libpq takes parameters as C strings: a NUL would silently cut the value (a name
+        // "ab\0cd" stored as "ab"). PostgreSQL text cannot hold NUL anyway: refuse it with
+        // the server's own SQLSTATE for it (22021), so callers treat it as bad input.
+        if let index = texts.firstIndex(where: { $0?.utf8.contains(0) ?? false }) {
+            throw PostgresError(code: .invalidParameter, sqlState: "22021",
+                                message: "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot hold",
+                                statement: firstLine(sql))
+        }
         let result: OpaquePointer? = withOptionalCStrings(texts) { values in
             PQexecParams(conn, sql, Int32(texts.count), nil, values, nil, nil, 0)
         }
@@ -118,9 +126,12 @@ public final class PostgresConnection: @unchecked Sendable {
         let sqlState = field(Int32(UInt8(ascii: "C")))
         let message = field(Int32(UInt8(ascii: "M"))) ?? fallback
         let code: PostgresError.Code = sqlState == nil ? .connectionLost : .server
-        return PostgresError(code: code, sqlState: sqlState, message: message,
-                             detail: field(Int32(UInt8(ascii: "D"))), hint: field(Int32(UInt8(ascii: "H"))),
-                             statement: sql.map(firstLine))
+        var error = PostgresError(code: code, sqlState: sqlState, message: message,
+                                  detail: field(Int32(UInt8(ascii: "D"))), hint: field(Int32(UInt8(ascii: "H"))),
+                                  statement: sql.map(firstLine))
+        error.column = field(Int32(UInt8(ascii: "c")))
+        error.constraint = field(Int32(UInt8(ascii: "n")))
+        return error
     }
 }
 

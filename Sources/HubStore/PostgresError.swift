@@ -13,6 +13,8 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         public static let poolClosed = Code("pool_closed")
         public static let decoding = Code("decoding")
         public static let protocolViolation = Code("protocol")
+        /// A parameter PostgreSQL cannot take (a NUL in text); refused before sending.
+        public static let invalidParameter = Code("invalid_parameter")
     }
 
     public var code: Code
@@ -23,6 +25,10 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     public var hint: String?
     /// The statement (first line) that failed, for context in logs.
     public var statement: String?
+    /// The column (PG_DIAG_COLUMN_NAME) or constraint (PG_DIAG_CONSTRAINT_NAME) the server
+    /// named, when it named one: the field an input error is about.
+    public var column: String?
+    public var constraint: String?
 
     public init(code: Code, sqlState: String? = nil, message: String, detail: String? = nil,
                 hint: String? = nil, statement: String? = nil) {
@@ -44,6 +50,11 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
 
     /// True for SQLSTATE class 23 (unique, foreign key, check violations).
     public var isIntegrityViolation: Bool { sqlState?.hasPrefix("23") ?? false }
+    /// True for SQLSTATE class 22 (data exceptions: out of range, invalid text, NUL...).
+    public var isDataException: Bool { sqlState?.hasPrefix("22") ?? false }
+    /// True when the statement failed because of the values it was given (class 22 or 23),
+    /// not because the database is unreachable: the caller's mistake, never a 503.
+    public var isCausedByInput: Bool { isDataException || isIntegrityViolation }
     /// True for 23505 unique_violation.
     public var isUniqueViolation: Bool { sqlState == "23505" }
     /// True when the statement was cancelled, e.g. by statement_timeout (57014).

@@ -27,8 +27,10 @@ final class ClientMessageTests: XCTestCase {
                        .subscribe(.run(id), since: 35))
         XCTAssertEqual(try parse(#"{"type":"subscribe","topic":"run:a1a308b9-0423-47cd-bb98-e1d2e675b2bf","since":0}"#), .subscribe(.run(id), since: 0))
         XCTAssertEqual(try parse(#"{"type":"subscribe","topic":"run:a1a308b9-0423-47cd-bb98-e1d2e675b2bf","since":null}"#), .subscribe(.run(id), since: nil))
-        XCTAssertEqual(try parse(#"{"type":"subscribe","topic":"run:a1a308b9-0423-47cd-bb98-e1d2e675b2bf","since":9007199254740993}"#),
-                       .subscribe(.run(id), since: 9_007_199_254_740_993), "beyond 2^53 stays exact")
+        XCTAssertEqual(try parse(#"{"type":"subscribe","topic":"run:a1a308b9-0423-47cd-bb98-e1d2e675b2bf","since":9007199254740991}"#),
+                       .subscribe(.run(id), since: 9_007_199_254_740_991), "2^53 - 1, the largest sequence number, stays exact")
+        // Beyond 2^53 - 1 no sequence number exists: refused where it enters (issue 12, finding 1).
+        XCTAssertThrowsError(try parse(#"{"type":"subscribe","topic":"run:a1a308b9-0423-47cd-bb98-e1d2e675b2bf","since":9007199254740993}"#))
         XCTAssertEqual(try parse(#"{"type":"unsubscribe","topic":"org"}"#), .unsubscribe(.org))
         XCTAssertEqual(try parse(#"{"type":"unsubscribe","topic":"run:a1a308b9-0423-47cd-bb98-e1d2e675b2bf","extra":[1,{}]}"#), .unsubscribe(.run(id)))
     }

@@ -33,11 +33,14 @@ public enum ClientMessage: Sendable, Equatable {
             if type == "unsubscribe" { return .unsubscribe(topic) }
             var since: Int64?
             if let raw = object["since"], !(raw is NSNull) {
-                guard let value = nonNegativeInteger(raw) else {
-                    throw ProtocolError(.badSince, "since must be a non-negative integer sequence number")
+                // Bounded here, where it enters: every later use (`cursor + 1`, page reads)
+                // then works on a number far from Int64's limits.
+                guard let value = nonNegativeInteger(raw), let bounded = SequenceNumber.bounded(value) else {
+                    throw ProtocolError(.badSince, "since must be an integer sequence number between 0 and \(SequenceNumber.max)",
+                                        topic: topic.description)
                 }
-                guard case .run = topic else { throw ProtocolError(.badSince, "since applies to run topics only") }
-                since = value
+                guard case .run = topic else { throw ProtocolError(.badSince, "since applies to run topics only", topic: topic.description) }
+                since = bounded
             }
             return .subscribe(topic, since: since)
         case "ping":

@@ -34,7 +34,8 @@ public struct NotificationPayload: Sendable, Equatable {
         case .items:
             guard scanner.literal(",\"run\":\""), let run = scanner.stringBody(),
                   scanner.literal(",\"lo\":"), let lo = scanner.integer(),
-                  scanner.literal(",\"hi\":"), let hi = scanner.integer(), lo <= hi else { return nil }
+                  scanner.literal(",\"hi\":"), let hi = scanner.integer(), lo <= hi,
+                  SequenceNumber.range.contains(lo), SequenceNumber.range.contains(hi) else { return nil }
             var events: Range<Int>?
             if scanner.literal(",\"ev\":[") {
                 let start = scanner.position
@@ -46,7 +47,7 @@ public struct NotificationPayload: Sendable, Equatable {
             return NotificationPayload(kind: kind, org: org, run: run, lo: lo, hi: hi, statusChanged: false, events: events)
         case .run, .budgetWarning:
             guard scanner.literal(",\"run\":\""), let run = scanner.stringBody(),
-                  scanner.literal(",\"seq\":"), let seq = scanner.integer() else { return nil }
+                  scanner.literal(",\"seq\":"), let seq = scanner.integer(), SequenceNumber.range.contains(seq) else { return nil }
             var changed = false
             if kind == .run {
                 guard scanner.literal(",\"status_changed\":") else { return nil }
@@ -81,11 +82,16 @@ public struct NotificationPayload: Sendable, Equatable {
             return s
         }
 
+        /// Decimal digits as an Int64; nil when there are none or the number overflows
+        /// (19 digits can exceed Int64.max: the sum is checked, never trapped).
         mutating func integer() -> Int64? {
             var value: Int64 = 0
             let start = position
             while position < bytes.count, bytes[position] >= 48, bytes[position] <= 57, position - start < 19 {
-                value = value * 10 + Int64(bytes[position] - 48)
+                let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times10.addingReportingOverflow(Int64(bytes[position] - 48))
+                if o1 || o2 { return nil }
+                value = sum
                 position += 1
             }
             return position > start ? value : nil

@@ -19,10 +19,14 @@ public struct ProtocolError: Error, Sendable, Equatable, CustomStringConvertible
 
     public let code: Code
     public let message: String
+    /// The topic the refused message named, echoed in the error frame so a client with
+    /// several subscriptions in flight knows which one failed (nil when none was named).
+    public let topic: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, topic: String? = nil) {
         self.code = code
         self.message = message
+        self.topic = topic
     }
 
     public var description: String { "\(code.rawValue): \(message)" }

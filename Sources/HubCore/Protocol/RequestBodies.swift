@@ -8,6 +8,8 @@ public enum RequestBodyError: Error, Sendable, Equatable {
 
 /// `{"name": optional, "category_ids": [...]}` for estimates and new runs.
 public struct RunRequestBody: Sendable, Equatable {
+    /// Category ids are at most 64 characters (the catalog's CHECK).
+    public static let maxCategoryIDLength = 64
     public let name: String?
     public let categoryIDs: [String]
 
@@ -20,8 +22,15 @@ public struct RunRequestBody: Sendable, Equatable {
             fields.append(FieldError(field: "category_ids", message: "category_ids must be a list of category ids"))
             throw .invalid(fields)
         }
+        let categoryIDs = ids.compactMap { $0 as? String }
+        // Ids go to the catalog lookup: refuse what no category id can be (NUL, too long)
+        // here, so it never reaches libpq as a cut or malformed array literal.
+        if let bad = categoryIDs.first(where: { TextInput.containsNUL($0) || TextInput.databaseLength($0) > Self.maxCategoryIDLength }) {
+            let shown = String(bad.unicodeScalars.prefix(40).filter { $0 != "\u{0}" }.map(Character.init))
+            fields.append(FieldError(field: "category_ids", message: "not a category id: \(shown)"))
+        }
         if !fields.isEmpty { throw .invalid(fields) }
-        return RunRequestBody(name: name as? String, categoryIDs: ids.compactMap { $0 as? String })
+        return RunRequestBody(name: name as? String, categoryIDs: categoryIDs)
     }
 }
 

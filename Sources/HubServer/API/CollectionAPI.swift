@@ -22,8 +22,7 @@ public struct CollectionAPI: RESTHandler {
         } catch let error as APIError {
             return error.response
         } catch let error as PostgresError {
-            logger.error("API \(request.method) /\(request.segments.joined(separator: "/")): \(error)")
-            return .error(503, "unavailable", "the database is not reachable; retry")
+            return Self.response(for: error, request, logger)
         } catch {
             logger.error("API \(request.method) /\(request.segments.joined(separator: "/")): \(error)")
             return .error(500, "internal", "unexpected error")
@@ -92,7 +91,8 @@ public struct CollectionAPI: RESTHandler {
                 guard let o = Int(v), o >= 0, o <= 1_000_000 else { throw APIError.invalidQuery("cursor", "cursor is not one this API gave out") }
                 return o
             } ?? 0
-            let q = r.query["q"].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
+            if let q = r.query["q"], TextInput.containsNUL(q) { throw APIError.invalidQuery("q", "q must not contain NUL characters") }
+            let q = r.query["q"].flatMap { $0.isEmpty ? nil : String($0.unicodeScalars.prefix(200).map(Character.init)) }
             let lim = try limit(r)
             let sellers = try service.listSellers(orgID: org, search: q, limit: lim, offset: offset)
             return try .encoded(200, Page(items: sellers, nextCursor: sellers.count == lim ? String(offset + lim) : nil))
@@ -130,8 +130,28 @@ public struct CollectionAPI: RESTHandler {
 
     private func seq(_ r: APIRequest, _ name: String) throws -> Int64? {
         guard let text = r.query[name] else { return nil }
-        guard let n = Int64(text), n >= 0 else { throw APIError.invalidQuery(name, "\(name) must be a sequence number") }
-        return n
+        guard let n = Int64(text), let bounded = SequenceNumber.bounded(n) else {
+            throw APIError.invalidQuery(name, "\(name) must be a sequence number between 0 and \(SequenceNumber.max)")
+        }
+        return bounded
+    }
+
+    /// A database error: the caller's values (SQLSTATE class 22/23) are a 422 naming the
+    /// field; an unreachable or overloaded database is a 503; anything else is our bug.
+    static func response(for error: PostgresError, _ request: APIRequest, _ logger: Logger) -> APIResponse {
+        let route = "\(request.method) /\(request.segments.joined(separator: "/"))"
+        if error.isCausedByInput {
+            logger.notice("API \(route): refused input: \(error)")
+            let field = error.column ?? error.constraint ?? "request"
+            return APIError.invalidQuery(field, "a value in the request is not acceptable: \(error.message)").response
+        }
+        if error.isConnectionError || error.code == .poolTimeout || error.code == .poolClosed
+            || error.isQueryCanceled || error.isSerializationFailure {
+            logger.warning("API \(route): \(error)")
+            return .error(503, "unavailable", "the database is not reachable; retry")
+        }
+        logger.error("API \(route): \(error)")
+        return .error(500, "internal", "unexpected database error")
     }
 
     static func response(for failure: CollectionService.Failure) -> APIResponse {

@@ -8,6 +8,8 @@ struct EventWave {
     var extras: [[UInt8]] = []
 
     var hasItems: Bool { hi >= lo && !items.isEmpty }
+    /// Bytes this wave keeps in memory (items and extras), for the per-client bound.
+    var byteCount: Int { extras.reduce(items.count) { $0 + $1.count } }
     var isEmpty: Bool { !hasItems && extras.isEmpty }
 
     /// Appends events `seqLo...seqHi` (comma-separated objects) that directly follow.
@@ -32,6 +34,7 @@ struct EventWave {
         guard hasItems, cursor >= lo else { return frame() }
         if cursor >= hi { return extras.isEmpty ? nil : frame(itemBytes: nil) }
         let objects = EventWave.splitObjects(items)
+        // cursor is within lo..<hi here, both bounded sequence numbers: no overflow.
         let skip = Int(cursor - lo + 1)
         guard skip < objects.count else { return extras.isEmpty ? nil : frame(itemBytes: nil) }
         let start = objects[skip].lowerBound

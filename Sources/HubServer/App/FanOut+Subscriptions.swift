@@ -51,8 +51,9 @@ extension FanOut {
         }
     }
 
-    private func removeRunSubscription(_ client: ClientState, _ key: String) {
-        guard client.runs.removeValue(forKey: key) != nil else { return }
+    func removeRunSubscription(_ client: ClientState, _ key: String) {
+        guard let sub = client.runs.removeValue(forKey: key) else { return }
+        _ = releaseBuffered(sub, of: client)
         metrics.subscriptions -= 1
         if let topic = runTopics[key] {
             topic.subscribers[ObjectIdentifier(client)] = nil
@@ -91,11 +92,17 @@ extension FanOut {
 
     private func subscribeRun(_ client: ClientState, _ runID: UUID, since: Int64?) {
         let key = runID.uuidString.lowercased()
+        // ClientMessage bounds `since`; a caller that did not is answered, never trapped.
+        guard let cursor = StreamCursor(since: since ?? 0) else {
+            sendControl(JSONText.error(ProtocolError(.badSince, "since must be between 0 and \(SequenceNumber.max)"),
+                                       topic: "run:" + key), to: client)
+            return
+        }
         if client.runs[key] != nil { removeRunSubscription(client, key) }
         // Join the topic before reading the table: whatever commits after the read is
         // then caught as a live wave, and buffered until the read is sent.
         let topic = runTopics[key] ?? { let t = RunTopic(key: key, runID: runID); runTopics[key] = t; return t }()
-        let sub = RunSubscription(cursor: since ?? 0)
+        let sub = RunSubscription(cursor: cursor)
         client.runs[key] = sub
         topic.subscribers[ObjectIdentifier(client)] = client
         metrics.subscriptions += 1
@@ -129,6 +136,12 @@ extension FanOut {
             // Unknown and foreign runs answer alike, so ids of other orgs stay secret.
             removeRunSubscription(client, topic.key)
             sendControl(JSONText.error(ProtocolError(.notFound, "no such run"), topic: topicName), to: client)
+        case .success(let read?) where !sub.cursor.isWithin(runSeq: read.run.seq):
+            // A position the run has not reached cannot have been sent to anyone: the
+            // client's mistake, answered as such instead of a silent stall.
+            removeRunSubscription(client, topic.key)
+            sendControl(JSONText.error(ProtocolError(.badSince, "since \(sub.cursor.last) is past the run's last sequence number \(read.run.seq)"),
+                                       topic: topicName), to: client)
         case .success(let read?):
             if topic.lastSeq == nil {
                 topic.lastSeq = read.run.seq
@@ -142,7 +155,7 @@ extension FanOut {
             text += read.run.event
             text += Array(",\"items\":[".utf8) + read.items.joinedWithCommas() + Array("]}".utf8)
             send(SharedFrame(bytes: text), to: client, events: read.items.count + 1)
-            sub.cursor = read.lastItemSeq
+            sub.cursor.advance(to: read.lastItemSeq)
             if since != nil && read.items.count == pageSize {
                 replay(client, topic.runID, topic.key)
             } else {
@@ -158,12 +171,12 @@ extension FanOut {
     func replay(_ client: ClientState, _ runID: UUID, _ key: String) {
         guard let sub = client.runs[key] else { return }
         // Let the socket drain before reading more: replay never outruns the client.
-        if client.session.queuedBytes > config.maxQueuedBytesPerClient / 2 {
+        if client.bytesHeld > config.maxQueuedBytesPerClient / 2 {
             _ = loop?.schedule(after: .milliseconds(50)) { [weak self] in self?.replay(client, runID, key) }
             return
         }
         metrics.backfills += 1
-        let after = sub.cursor, limit = pageSize
+        let after = sub.cursor.last, limit = pageSize
         db.async { [weak self, pool] in
             let result = Result { try pool.withConnection { c in try FanOutQueries.items(c, run: runID, afterSeq: after, limit: limit) } }
             self?.loop?.post { [weak self] in
@@ -178,7 +191,7 @@ extension FanOut {
                         frame += page.events.joinedWithCommas()
                         frame.append(UInt8(ascii: "]"))
                         self.send(SharedFrame(bytes: frame, mergeableJSONArray: true), to: client, events: page.events.count)
-                        sub.cursor = page.hi
+                        sub.cursor.advance(to: page.hi)
                     }
                     if page.events.count == limit { self.replay(client, runID, key) } else { self.goLive(client, sub) }
                 }
@@ -189,24 +202,23 @@ extension FanOut {
     /// Sends what was buffered during the read (only what lies past the cursor) and
     /// switches the subscription to the live path.
     private func goLive(_ client: ClientState, _ sub: RunSubscription) {
-        let buffered = sub.buffered
-        sub.buffered = []
-        sub.bufferedBytes = 0
+        let buffered = releaseBuffered(sub, of: client)
         sub.live = true
-        for wave in buffered {
-            if wave.hasItems && wave.lo > sub.cursor + 1 {
-                // Still a gap (the topic backfilled past us): read it.
+        for (index, wave) in buffered.enumerated() {
+            if wave.hasItems && sub.cursor.placement(lo: wave.lo, hi: wave.hi) == .gap {
+                // Still a gap (the topic backfilled past us): read it, keeping this wave
+                // and the ones after it (they would otherwise be lost).
                 sub.live = false
-                sub.buffered = [wave]
+                for later in buffered[index...] { buffer(later, for: client, in: sub) }
                 if let key = client.runs.first(where: { $0.value === sub })?.key, let topic = runTopics[key] {
                     replay(client, topic.runID, key)
                 }
                 return
             }
-            if let frame = wave.frame(after: sub.cursor) {
+            if let frame = wave.frame(after: sub.cursor.last) {
                 send(SharedFrame(bytes: frame, mergeableJSONArray: true), to: client, events: 1)
             }
-            if wave.hasItems { sub.cursor = max(sub.cursor, wave.hi) }
+            if wave.hasItems { sub.cursor.advance(to: wave.hi) }
         }
     }
 

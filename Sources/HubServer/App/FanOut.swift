@@ -110,7 +110,9 @@ final class FanOut: @unchecked Sendable {
             return
         }
         if p.hi <= last { return }
-        if p.lo == last + 1, let range = p.events {
+        // p.lo is a bounded sequence number (≥ 0), so `p.lo - 1` cannot overflow, while
+        // `last + 1` could for a table value near Int64.max.
+        if p.lo - 1 == last, let range = p.events {
             topic.wave.append(items: bytes[range], lo: p.lo, hi: p.hi)
             topic.lastSeq = p.hi
             markDirty(topic)
@@ -238,9 +240,7 @@ final class FanOut: @unchecked Sendable {
         for client in topic.subscribers.values {
             guard let sub = client.runs[topic.key] else { continue }
             if !sub.live {
-                sub.buffered.append(wave)
-                sub.bufferedBytes += wave.items.count
-                if sub.bufferedBytes > config.maxQueuedBytesPerClient { closeSlow(client) }
+                buffer(wave, for: client, in: sub)
                 continue
             }
             if !wave.hasItems && (client.isHolding || client.session.queuedBytes > coalesceThreshold), let run = topic.latestRunEvent {
@@ -249,38 +249,64 @@ final class FanOut: @unchecked Sendable {
                 hold(client, warnings: Array(wave.extras.dropLast()))
                 continue
             }
-            if !wave.hasItems || sub.cursor + 1 == wave.lo {
+            let placement: StreamCursor.Placement = wave.hasItems ? sub.cursor.placement(lo: wave.lo, hi: wave.hi) : .next
+            switch placement {
+            case .next:
                 // The fast path: the same bytes for every client at the same position.
                 if shared == nil { shared = SharedFrame(bytes: wave.frame(), mergeableJSONArray: true) }
                 send(shared!, to: client, events: eventCount)
-                if wave.hasItems { sub.cursor = wave.hi }
-            } else if sub.cursor >= wave.lo {
-                if let frame = wave.frame(after: sub.cursor) {
-                    send(SharedFrame(bytes: frame, mergeableJSONArray: true), to: client, events: Int(max(0, wave.hi - sub.cursor)))
+                if wave.hasItems { sub.cursor.advance(to: wave.hi) }
+            case .overlapping, .alreadySent, .invalid:
+                if let frame = wave.frame(after: sub.cursor.last) {
+                    let fresh = sub.cursor.newItems(lo: wave.lo, hi: wave.hi)
+                    send(SharedFrame(bytes: frame, mergeableJSONArray: true), to: client, events: Int(fresh) + wave.extras.count)
                 }
-                sub.cursor = max(sub.cursor, wave.hi)
-            } else {
+                sub.cursor.advance(to: wave.hi)
+            case .gap:
                 // This client is behind the wave: read its gap first.
                 sub.live = false
-                sub.buffered = [wave]
-                sub.bufferedBytes = wave.items.count
+                buffer(wave, for: client, in: sub)
                 replay(client, topic.runID, topic.key)
             }
         }
     }
 
+    /// Keeps a wave for a subscription whose table read is in flight; counted against the
+    /// client's one bound, so many replaying subscriptions cannot add up unnoticed.
+    func buffer(_ wave: EventWave, for client: ClientState, in sub: RunSubscription) {
+        guard client.session.isOpen else { return }
+        sub.buffered.append(wave)
+        sub.bufferedBytes += wave.byteCount
+        client.bufferedBytes += wave.byteCount
+        if client.bytesHeld > config.maxQueuedBytesPerClient { closeSlow(client) }
+    }
+
+    /// Drops a subscription's buffered waves from the client's count (sent or discarded).
+    func releaseBuffered(_ sub: RunSubscription, of client: ClientState) -> [EventWave] {
+        let waves = sub.buffered
+        client.bufferedBytes -= sub.bufferedBytes
+        sub.buffered = []
+        sub.bufferedBytes = 0
+        return waves
+    }
+
     /// Keeps a state update for a backed-up client; the newest per key wins.
     private func hold(_ client: ClientState, key: String, _ event: [UInt8]) {
-        client.held[key] = event
+        guard client.session.isOpen else { return }
+        let replaced = client.held.updateValue(event, forKey: key)
+        client.heldBytes += event.count + (replaced == nil ? key.utf8.count : -(replaced!.count))
         clientsHolding[ObjectIdentifier(client)] = client
+        if client.bytesHeld > config.maxQueuedBytesPerClient { return closeSlow(client) }
         scheduleRelease()
     }
 
     /// Budget warnings are events, not state: each is kept.
     private func hold(_ client: ClientState, warnings: [[UInt8]]) {
-        guard !warnings.isEmpty else { return }
+        guard !warnings.isEmpty, client.session.isOpen else { return }
         client.heldWarnings += warnings
+        client.heldBytes += warnings.reduce(0) { $0 + $1.count }
         clientsHolding[ObjectIdentifier(client)] = client
+        if client.bytesHeld > config.maxQueuedBytesPerClient { return closeSlow(client) }
         scheduleRelease()
     }
 
@@ -305,6 +331,7 @@ final class FanOut: @unchecked Sendable {
             let events = client.heldWarnings + Array(client.held.values)
             client.held = [:]
             client.heldWarnings = []
+            client.heldBytes = 0
             clientsHolding[id] = nil
             var frame: [UInt8] = [UInt8(ascii: "[")]
             frame += events.joinedWithCommas()
@@ -318,8 +345,8 @@ final class FanOut: @unchecked Sendable {
     func send(_ frame: SharedFrame, to client: ClientState, events: Int) {
         let session = client.session
         guard session.isOpen else { return }
-        if session.queuedBytes + frame.count > config.maxQueuedBytesPerClient {
-            closeSlow(client)
+        if client.bytesHeld + frame.count > config.maxQueuedBytesPerClient {
+            closeSlow(client, adding: frame.count)
             return
         }
         session.send(frame)
@@ -328,11 +355,19 @@ final class FanOut: @unchecked Sendable {
         metrics.bytesQueued += frame.count
     }
 
-    func closeSlow(_ client: ClientState) {
+    /// Closes a client over its bound (`adding`: the frame that did not fit) with 4008.
+    func closeSlow(_ client: ClientState, adding: Int = 0) {
         guard client.session.isOpen else { return }
         metrics.slowClientsClosed += 1
-        logger.notice("closing slow client \(client.session.id) with \(client.session.queuedBytes) bytes queued")
+        metrics.slowClientBytesAtClose = client.bytesHeld + adding
+        logger.notice("closing slow client \(client.session.id) holding \(client.bytesHeld) + \(adding) bytes (queued \(client.session.queuedBytes), buffered \(client.bufferedBytes), held \(client.heldBytes))")
         client.session.close(code: CloseCode.slowConsumer, reason: CloseCode.slowConsumerReason)
+        // It will never be sent what it holds: free it now, not when the close completes.
+        for sub in client.runs.values { _ = releaseBuffered(sub, of: client) }
+        client.held = [:]
+        client.heldWarnings = []
+        client.heldBytes = 0
+        clientsHolding[ObjectIdentifier(client)] = nil
     }
 
     func sendControl(_ text: String, to client: ClientState) {

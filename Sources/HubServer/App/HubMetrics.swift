@@ -11,6 +11,8 @@ struct HubMetrics {
     var framesSent = 0
     var bytesQueued = 0
     var slowClientsClosed = 0
+    /// Bytes the last slow client held (queued + buffered + held) when it was closed.
+    var slowClientBytesAtClose = 0
     var listenReconnects = 0
     var backfills = 0
     var listenConnected = false
@@ -43,6 +45,7 @@ struct HubMetrics {
         metric("hub_frames_sent_total", "counter", "WebSocket frames queued to clients.", "\(framesSent)")
         metric("hub_bytes_queued_total", "counter", "Bytes queued to clients.", "\(bytesQueued)")
         metric("hub_slow_clients_closed_total", "counter", "Clients closed for not reading.", "\(slowClientsClosed)")
+        metric("hub_slow_client_bytes_at_close", "gauge", "Bytes the last slow client held (queued, buffered, held) when closed.", "\(slowClientBytesAtClose)")
         metric("hub_listen_reconnects_total", "counter", "LISTEN connection re-establishments.", "\(listenReconnects)")
         metric("hub_backfills_total", "counter", "Reads of missed items from the tables.", "\(backfills)")
         metric("hub_listen_connected", "gauge", "1 while the LISTEN connection is up.", listenConnected ? "1" : "0")

@@ -21,6 +21,16 @@ final class ClientState: @unchecked Sendable {
     var held: [String: [UInt8]] = [:]
     var heldWarnings: [[UInt8]] = []
     var isHolding: Bool { !held.isEmpty || !heldWarnings.isEmpty }
+    /// Bytes in `held` and `heldWarnings`.
+    var heldBytes = 0
+    /// Bytes of waves buffered across all of this client's run subscriptions (the sum of
+    /// their `bufferedBytes`) while their snapshot or replay is being read.
+    var bufferedBytes = 0
+
+    /// Everything the hub keeps for this client: frames queued in its WebSocket session,
+    /// waves buffered for its replaying subscriptions and held state updates. The one
+    /// number the per-client bound (`serve --client-queue-kib`) applies to.
+    var bytesHeld: Int { session.queuedBytes + bufferedBytes + heldBytes }
 
     init(session: WebSocketSession, principal: Principal) {
         self.session = session
@@ -32,15 +42,16 @@ final class ClientState: @unchecked Sendable {
 
 /// A client's place in one run's event stream (exists while subscribed).
 final class RunSubscription: @unchecked Sendable {
-    /// The last item sequence number this client has been sent.
-    var cursor: Int64
+    /// The last item sequence number this client has been sent (bounded, non-trapping).
+    var cursor: StreamCursor
     /// False while its snapshot or `since` replay is still being read from the table;
     /// live waves wait in `buffered` meanwhile so nothing is lost or sent twice.
     var live = false
     var buffered: [EventWave] = []
+    /// Bytes of `buffered`; also counted in the owning client's `bufferedBytes`.
     var bufferedBytes = 0
 
-    init(cursor: Int64) { self.cursor = cursor }
+    init(cursor: StreamCursor) { self.cursor = cursor }
 }
 
 /// One run's fan-out state (exists while it has subscribers).

@@ -83,7 +83,7 @@ final class WebSocketProtocol: WebSocketHandler {
         do {
             message = try ClientMessage.parse(text)
         } catch {
-            fanOut.sendControl(JSONText.error(error), to: client)
+            fanOut.sendControl(JSONText.error(error, topic: error.topic), to: client)
             return
         }
         switch message {
