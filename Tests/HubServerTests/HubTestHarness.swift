@@ -72,6 +72,13 @@ final class HubHarness: @unchecked Sendable {
             """, [org ?? orgA, userA]).first!.uuid("id")
     }
 
+    /// For tests whose clients stop reading (and so never answer a PING) for as long as the
+    /// writes take, which on a busy machine can pass the keepalive's hangup.
+    static func neverHangUp(_ c: inout HubConfig) {
+        c.wsPingIntervalSeconds = 3000
+        c.wsHangupSeconds = 6000
+    }
+
     /// A barrier for "nothing arrived" checks: commits a change to a fresh run of `org` and
     /// reads `collector` (subscribed to the org topic) until it arrives. Notifications reach
     /// the hub in commit order, so whatever was committed earlier has been delivered by then.

@@ -10,7 +10,7 @@ import XCTest
 final class SlowClientBoundTests: XCTestCase {
     func testNeverReadingClientReplayingManyRunsIsClosedWhenAllItHoldsPassesItsBound() throws {
         let bound = 1024 * 1024
-        let h = try HubHarness { $0.maxQueuedBytesPerClient = bound }
+        let h = try HubHarness { $0.maxQueuedBytesPerClient = bound; HubHarness.neverHangUp(&$0) }
         // Histories of several replay pages each, so no subscription catches up and goes
         // live while the client is not reading: later items are buffered per subscription.
         let runs = try (0..<3).map { _ in try h.makeRun() }
@@ -21,13 +21,13 @@ final class SlowClientBoundTests: XCTestCase {
         // Live items: well under the bound per subscription, well over it together with
         // the replay pages already queued.
         for run in runs { try h.commitItems(run: run, count: 1000, perTransaction: 100, prefix: "L") }
-        XCTAssertTrue(waitUntil(timeout: 30) {
+        XCTAssertTrue(waitUntil(timeout: 120) {
             ((try? httpGet(port: h.port, path: "/metrics")) ?? nil)?.contains("hub_slow_clients_closed_total 1") ?? false
         }, "the client was never closed")
         let metrics = try XCTUnwrap(httpGet(port: h.port, path: "/metrics"))
         let held = metrics.split(separator: "\n").first { $0.hasPrefix("hub_slow_client_bytes_at_close ") }
             .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
         XCTAssertGreaterThan(held, bound, metrics)
-        XCTAssertEqual(slow.readUntilClose(timeout: 20), 4008)
+        XCTAssertEqual(slow.readUntilClose(timeout: 120), 4008)
     }
 }

@@ -341,11 +341,13 @@ final class FanOut: @unchecked Sendable {
         if !clientsHolding.isEmpty { scheduleRelease() }
     }
 
-    /// Queues `frame` unless the client is over its bound, which closes it (4008).
+    /// Queues `frame` unless the client is over its bound, which closes it (4008). A client
+    /// holding nothing takes any frame: one wave bigger than the bound (a busy moment merges
+    /// many events) says nothing about whether the client reads.
     func send(_ frame: SharedFrame, to client: ClientState, events: Int) {
         let session = client.session
         guard session.isOpen else { return }
-        if client.bytesHeld + frame.count > config.maxQueuedBytesPerClient {
+        if client.bytesHeld > 0 && client.bytesHeld + frame.count > config.maxQueuedBytesPerClient {
             closeSlow(client, adding: frame.count)
             return
         }

@@ -42,6 +42,8 @@ public final class Hub: @unchecked Sendable {
         loopConfig.host = config.host
         loopConfig.port = config.port
         loopConfig.maxFrameBytes = config.maxFrameBytes
+        loopConfig.wsPingIntervalSeconds = config.wsPingIntervalSeconds
+        loopConfig.wsHangupSeconds = config.wsHangupSeconds
         // The fan-out closes slow clients itself (4008) well before this backstop.
         loopConfig.maxQueuedBytesPerSession = config.maxQueuedBytesPerClient * 2
         let loop = try HubLoop(config: loopConfig, http: router, websocket: protocolHandler)

@@ -23,6 +23,10 @@ public struct HubConfig: Sendable {
     public var listenStartDelay: Duration = .zero
     /// Items sent in a subscribe snapshot (the most recent ones).
     public var snapshotItems: Int = 50
+    /// A silent WebSocket is pinged after this many seconds and dropped when nothing valid
+    /// has arrived for `wsHangupSeconds`.
+    public var wsPingIntervalSeconds: Int = 30
+    public var wsHangupSeconds: Int = 60
 
     public init(publicDirectory: URL, conninfo: String) {
         self.publicDirectory = publicDirectory
