@@ -9,6 +9,8 @@ import HubStore
 final class ClientState: @unchecked Sendable {
     let session: WebSocketSession
     let principal: Principal
+    /// What the upgrade authenticated with; re-checked when credentials change.
+    let credential: Credential
     var orgSubscribed = false
     /// Run subscriptions by run key (lowercase uuid).
     var runs: [String: RunSubscription] = [:]
@@ -22,9 +24,10 @@ final class ClientState: @unchecked Sendable {
     var heldWarnings: [[UInt8]] = []
     var isHolding: Bool { !held.isEmpty || !heldWarnings.isEmpty }
 
-    init(session: WebSocketSession, principal: Principal) {
+    init(session: WebSocketSession, principal: Principal, credential: Credential) {
         self.session = session
         self.principal = principal
+        self.credential = credential
     }
 
     var subscriptionCount: Int { runs.count + (orgSubscribed ? 1 : 0) }
