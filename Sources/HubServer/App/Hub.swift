@@ -38,6 +38,8 @@ public final class Hub: @unchecked Sendable {
         loopConfig.host = config.host
         loopConfig.port = config.port
         loopConfig.maxFrameBytes = config.maxFrameBytes
+        // lws has no token for it; cookie requests without Origin may prove same-origin with it.
+        loopConfig.extraRequestHeaders.append("sec-fetch-site")
         // The fan-out closes slow clients itself (4008) well before this backstop.
         loopConfig.maxQueuedBytesPerSession = config.maxQueuedBytesPerClient * 2
         // Before the loop runs, so the first request is answered from memory. The LISTEN
