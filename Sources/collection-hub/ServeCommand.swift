@@ -20,7 +20,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("public-dir"), help: "Folder served at / (default: ./public or the build's checkout).")
     var publicDir: String?
 
-    @Option(name: .customLong("allowed-origin"), help: "Extra Origin allowed to open the WebSocket (repeatable).")
+    @Option(name: .customLong("allowed-origin"), help: "Extra Origin allowed to open the WebSocket and send cookie requests; its host is accepted as Host (repeatable).")
     var allowedOrigins: [String] = []
 
     @Option(name: .customLong("client-queue-kib"), help: "Bytes (KiB) queued for one WebSocket client before it is closed as a slow consumer (4008).")

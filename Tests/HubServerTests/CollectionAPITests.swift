@@ -72,12 +72,15 @@ final class CollectionAPITests: XCTestCase {
 
     func testSessionCookieLogsInTheBrowser() throws {
         let h = try HubHarness()
-        let r = try XCTUnwrap(http(port: h.port, method: "POST", path: "/api/v1/session", body: "{\"token\":\"\(h.tokenA)\"}"))
+        let origin = "Origin: http://127.0.0.1:\(h.port)"
+        let r = try XCTUnwrap(http(port: h.port, method: "POST", path: "/api/v1/session", headers: [origin], body: "{\"token\":\"\(h.tokenA)\"}"))
         XCTAssertEqual(r.status, 200)
-        XCTAssertEqual(try XCTUnwrap(http(port: h.port, method: "POST", path: "/api/v1/session", body: "{\"token\":\"x\"}")).status, 401)
-        let cookie = "Cookie: chub_session=\(h.tokenA)"
+        XCTAssertEqual(try XCTUnwrap(http(port: h.port, method: "POST", path: "/api/v1/session", headers: [origin], body: "{\"token\":\"x\"}")).status, 401)
+        let session = try XCTUnwrap(HTTPProbe(port: h.port).send("POST", "/api/v1/session", headers: [("Origin", "http://127.0.0.1:\(h.port)"), ("Content-Type", "application/json")],
+                                                                body: "{\"token\":\"\(h.tokenA)\"}").cookie("chub_session"))
+        let cookie = "Cookie: chub_session=\(session)"
         XCTAssertEqual(try XCTUnwrap(http(port: h.port, method: "GET", path: "/api/v1/runs", headers: [cookie])).status, 200)
-        let ws = try h.connect(headers: [("Cookie", "chub_session=\(h.tokenA)")])
+        let ws = try h.connect(headers: [("Cookie", "chub_session=\(session)")])
         XCTAssertTrue(EventCollector(ws).read { !$0.messages(ofType: "hello").isEmpty })
     }
 }

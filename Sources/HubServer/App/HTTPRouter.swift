@@ -51,6 +51,7 @@ final class HTTPRouter: HTTPHandler {
     let api: (any RESTHandler)?
     let logger: Logger
     let staticFiles: StaticFileResponder
+    let sessions: SessionEndpoint
     let work = DispatchQueue(label: "collection-hub.http", attributes: .concurrent)
     private weak var loop: HubLoop?
     private var fanOut: FanOut?
@@ -61,12 +62,14 @@ final class HTTPRouter: HTTPHandler {
         self.authenticator = authenticator
         self.api = api
         self.logger = logger
+        self.sessions = SessionEndpoint(pool: pool, authenticator: authenticator, logger: logger)
         self.staticFiles = StaticFileResponder(files: StaticFiles(root: config.publicDirectory), extraHeaders: SecurityHeaders.html)
     }
 
     func attach(loop: HubLoop, fanOut: FanOut) {
         self.loop = loop
         self.fanOut = fanOut
+        sessions.loop = loop
     }
 
     /// Loop thread.
@@ -74,7 +77,7 @@ final class HTTPRouter: HTTPHandler {
         switch request.path {
         case "/healthz": health(responder)
         case "/metrics": metrics(responder)
-        case "/api/v1/session": session(request, responder)
+        case "/api/v1/session": sessions.handle(request, responder, guard: requestGuard)
         default:
             if request.path == "/api" || request.path.hasPrefix("/api/") {
                 rest(request, responder)
@@ -115,80 +118,55 @@ final class HTTPRouter: HTTPHandler {
         }
     }
 
-    /// POST {"token": "..."} sets the HttpOnly session cookie; DELETE clears it; GET says who.
-    private func session(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        let authenticator = self.authenticator
-        switch request.method {
-        case .POST:
-            let body = request.body
-            work.async {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-                      let token = object["token"] as? String, !token.isEmpty else {
-                    return responder.respondError(status: 400, code: "bad_request", message: "send {\"token\": \"<api token>\"}")
-                }
-                do {
-                    guard let principal = try authenticator.principal(for: token) else {
-                        return responder.respondError(status: 401, code: "unauthorized", message: "the token is unknown or revoked")
-                    }
-                    let cookie = "\(Authenticator.cookieName)=\(token); Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000"
-                    responder.respondJSON(status: 200, Array(Self.principalJSON(principal).utf8), headers: [("Set-Cookie", cookie)])
-                } catch {
-                    responder.respondError(status: 503, code: "unavailable", message: "the database is not reachable")
-                }
-            }
-        case .DELETE:
-            responder.respondJSON(status: 200, Array("{\"ok\":true}".utf8),
-                                  headers: [("Set-Cookie", "\(Authenticator.cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")])
-        case .GET:
-            // "Am I logged in?" is a question, not an error: 200 either way, so a browser
-            // checking its session logs no failed request.
-            let secret = Authenticator.secret(authorization: request.header("authorization"), cookie: request.header("cookie"))
-            work.async {
-                guard let secret, let principal = try? authenticator.principal(for: secret) else {
-                    return responder.respondJSON(status: 200, Array("{\"authenticated\":false}".utf8))
-                }
-                responder.respondJSON(status: 200, Array(Self.principalJSON(principal).utf8))
-            }
-        default:
-            responder.respondError(status: 405, code: "method_not_allowed", message: "use POST to log in, DELETE to log out")
-        }
-    }
-
     static func principalJSON(_ p: Principal) -> String {
         "{\"authenticated\":true,\"org_id\":\"\(p.orgID.uuidString.lowercased())\",\"user_id\":\"\(p.userID.uuidString.lowercased())\",\"permissions\":[\(p.permissions.sorted().map(JSONText.quote).joined(separator: ","))]}"
     }
 
-    private func authenticate(_ request: HTTPRequest, _ responder: HTTPResponder, _ body: @escaping @Sendable (Principal) -> Void) {
-        let authenticator = self.authenticator
-        let secret = Authenticator.secret(authorization: request.header("authorization"), cookie: request.header("cookie"))
-        work.async {
-            guard let secret else {
-                return responder.respondError(status: 401, code: "unauthorized", message: "send Authorization: Bearer <token> or log in first")
-            }
-            do {
-                guard let principal = try authenticator.principal(for: secret) else {
-                    return responder.respondError(status: 401, code: "unauthorized", message: "the token is unknown or revoked")
-                }
-                body(principal)
-            } catch {
-                responder.respondError(status: 503, code: "unavailable", message: "the database is not reachable")
-            }
+    /// The request guard for the port actually bound (port 0 in tests).
+    var requestGuard: RequestGuard {
+        RequestGuard(allowedOrigins: config.allowedOrigins, bindHost: config.host, port: loop?.boundPort ?? config.port)
+    }
+
+    /// Loop thread, from memory: the principal, or nil after answering 401/403/415/421/503.
+    /// Cookie requests must also pass Host and (unsafe methods) Origin checks.
+    func authenticate(_ request: HTTPRequest, _ responder: HTTPResponder) -> Principal? {
+        guard let presented = Authenticator.presented(authorization: request.header("authorization"), cookie: request.header("cookie")) else {
+            responder.apiError(401, "unauthorized", "send Authorization: Bearer <token> or log in first")
+            return nil
         }
+        if case .cookie = presented, let refusal = requestGuard.checkCookieRequest(method: request.method, header: request.header) {
+            responder.apiError(refusal)
+            return nil
+        }
+        switch authenticator.authenticate(presented) {
+        case .authenticated(let principal, _):
+            if let refusal = RequestGuard.checkJSONBody(request.body, contentType: request.header("content-type")) {
+                responder.apiError(refusal)
+                return nil
+            }
+            return principal
+        case .missing, .unknown:
+            responder.apiError(401, "unauthorized", "the token or session is unknown or revoked, or expired")
+        case .unavailable:
+            responder.apiError(503, "unavailable", "the hub has not loaded credentials yet; retry")
+        }
+        return nil
     }
 
     private func rest(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard request.path.hasPrefix("/api/v1/"), let api else {
-            return responder.respondError(status: 404, code: "not_found", message: "no such endpoint: \(request.method.rawValue) \(request.path)")
+            return responder.apiError(404, "not_found", "no such endpoint: \(request.method.rawValue) \(request.path)")
         }
         let segments = request.path.dropFirst("/api/v1/".count).split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         let query = request.queryItems.reduce(into: [String: String]()) { q, item in
             if q[item.name] == nil { q[item.name] = item.value }
         }
+        guard let principal = authenticate(request, responder) else { return }
         let method = request.method.rawValue, body = request.body, peer = request.peerAddress, agent = request.header("user-agent")
-        authenticate(request, responder) { principal in
+        work.async {
             let response = api.handle(APIRequest(method: method, segments: segments, query: query, body: body,
                                                  principal: principal, peerAddress: peer, userAgent: agent))
-            responder.respondJSON(status: response.status, response.body, headers: response.headers + [("Cache-Control", "no-store")])
+            responder.respondJSON(status: response.status, response.body, headers: response.headers + APIHeaders.all)
         }
     }
 }

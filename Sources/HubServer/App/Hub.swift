@@ -17,7 +17,6 @@ public final class Hub: @unchecked Sendable {
     /// Loop thread: LISTEN has been started (it may be held back by `listenStartDelay`).
     private var listenStarted = false
     private let memoryReturn = MemoryReturn()
-    private let credentialCheck: CredentialCheck
 
     /// `api` answers the REST routes under /api/v1; nil serves only static files and health.
     public init(config: HubConfig, pool: ConnectionPool, api: (any RESTHandler)? = nil,
@@ -26,10 +25,9 @@ public final class Hub: @unchecked Sendable {
         self.pool = pool
         self.logger = logger
         self.fanOut = FanOut(config: config, pool: pool, logger: logger)
-        self.authenticator = Authenticator(pool: pool)
+        self.authenticator = Authenticator(pool: pool, logger: logger)
         self.protocolHandler = WebSocketProtocol(fanOut: fanOut, authenticator: authenticator, config: config, logger: logger)
         self.router = HTTPRouter(config: config, pool: pool, authenticator: authenticator, api: api, logger: logger)
-        self.credentialCheck = CredentialCheck(pool: pool)
     }
 
     /// The port actually bound (useful with port 0).
@@ -44,19 +42,36 @@ public final class Hub: @unchecked Sendable {
         loopConfig.maxFrameBytes = config.maxFrameBytes
         loopConfig.wsPingIntervalSeconds = config.wsPingIntervalSeconds
         loopConfig.wsHangupSeconds = config.wsHangupSeconds
+        // lws has no token for it; cookie requests without Origin may prove same-origin with it.
+        loopConfig.extraRequestHeaders.append("sec-fetch-site")
         // The fan-out closes slow clients itself (4008) well before this backstop.
         loopConfig.maxQueuedBytesPerSession = config.maxQueuedBytesPerClient * 2
+        // Before the loop runs, so the first request is answered from memory. The LISTEN
+        // connection's reload then covers changes made between this read and LISTEN.
+        authenticator.loadNow()
         let loop = try HubLoop(config: loopConfig, http: router, websocket: protocolHandler)
+        authenticator.onChange = { [weak loop, fanOut, authenticator] in
+            guard let loop else { return }
+            CredentialCheck.sweep(loop: loop, fanOut: fanOut, authenticator: authenticator)
+        }
         fanOut.loop = loop
         router.attach(loop: loop, fanOut: fanOut)
         try loop.start()
         self.loop = loop
         let listener = NotificationListener(
             conninfo: config.conninfo, loop: loop, logger: logger,
-            onNotifications: { [fanOut] notes in fanOut.handle(notes) },
-            onStateChange: { [fanOut] connected, reconnect in
+            onNotifications: { [fanOut, authenticator] notes in
+                let credentials = notes.filter { $0.channel == CredentialChange.channel }
+                if !credentials.isEmpty { authenticator.apply(credentials) }
+                let items = credentials.isEmpty ? notes : notes.filter { $0.channel != CredentialChange.channel }
+                if !items.isEmpty { fanOut.handle(items) }
+            },
+            onStateChange: { [fanOut, authenticator, weak loop] connected, reconnect in
                 fanOut.metrics.listenConnected = connected
                 guard connected else { return }
+                // Changes made while nobody listened were not heard: re-read them, like
+                // the backfill does for items.
+                if let loop { authenticator.reload(loop: loop) }
                 if reconnect { fanOut.metrics.listenReconnects += 1 }
                 fanOut.listenEpoch += 1
                 fanOut.resync()
@@ -72,7 +87,9 @@ public final class Hub: @unchecked Sendable {
             every(.seconds(2), on: loop) { hub, _ in
                 hub.memoryReturn.observe(closedTotal: hub.fanOut.metrics.connectionsOpened - hub.fanOut.metrics.connectionsOpen)
             }
-            every(config.credentialCheckInterval, on: loop) { hub, loop in hub.credentialCheck.run(loop: loop, fanOut: hub.fanOut) }
+            // Revocations close connections as their NOTIFY arrives; this catches expiry.
+            every(config.credentialCheckInterval, on: loop) { hub, _ in hub.authenticator.expire() }
+            every(config.lastUsedFlushInterval, on: loop) { hub, loop in hub.authenticator.lastUsed.flush(loop: loop) }
         }
     }
 

@@ -10,14 +10,18 @@ public struct HubConfig: Sendable {
     public var publicDirectory: URL
     /// conninfo for the LISTEN connection (the pool is passed separately).
     public var conninfo: String
-    /// Origins allowed to open the WebSocket; empty means the server's own origin only.
+    /// Origins allowed to open the WebSocket and to send cookie requests; empty means the
+    /// server's own origin only. Their hosts are also accepted as Host on cookie requests.
     public var allowedOrigins: [String] = []
     /// Largest frame a client is sent; a batch never grows past it.
     public var maxFrameBytes: Int = 256 * 1024
     /// Per-client outbound bound; a client past it is closed as a slow consumer.
     public var maxQueuedBytesPerClient: Int = 4 << 20
-    /// How often open WebSocket connections are checked for revoked tokens.
+    /// How often open WebSocket connections are checked for expired sessions (revocation
+    /// and logout close them as their NOTIFY arrives).
     public var credentialCheckInterval: Duration = .seconds(15)
+    /// How often token use is written to api_tokens.last_used_at (batched, off the loop).
+    public var lastUsedFlushInterval: Duration = .seconds(10)
     /// Delay before the first LISTEN connect. Zero in service; tests set it to open the
     /// window in which clients subscribe before the hub listens.
     public var listenStartDelay: Duration = .zero

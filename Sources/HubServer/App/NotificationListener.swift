@@ -42,6 +42,8 @@ final class NotificationListener: @unchecked Sendable {
             let result = Result { () -> PostgresConnection in
                 let c = try PostgresConnection(conninfo: conninfo)
                 try c.listen()
+                // Credential changes (migration 006): the authenticator keeps them in memory.
+                try c.listen(CredentialChange.channel)
                 return c
             }
             let box = UncheckedBox(result)

@@ -9,6 +9,8 @@ import HubStore
 final class ClientState: @unchecked Sendable {
     let session: WebSocketSession
     let principal: Principal
+    /// What the upgrade authenticated with; re-checked when credentials change.
+    let credential: Credential
     var orgSubscribed = false
     /// Run subscriptions by run key (lowercase uuid).
     var runs: [String: RunSubscription] = [:]
@@ -32,9 +34,10 @@ final class ClientState: @unchecked Sendable {
     /// number the per-client bound (`serve --client-queue-kib`) applies to.
     var bytesHeld: Int { session.queuedBytes + bufferedBytes + heldBytes }
 
-    init(session: WebSocketSession, principal: Principal) {
+    init(session: WebSocketSession, principal: Principal, credential: Credential) {
         self.session = session
         self.principal = principal
+        self.credential = credential
     }
 
     var subscriptionCount: Int { runs.count + (orgSubscribed ? 1 : 0) }

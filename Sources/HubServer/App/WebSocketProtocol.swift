@@ -21,27 +21,32 @@ final class WebSocketProtocol: WebSocketHandler {
         self.logger = logger
     }
 
+    /// Decided from memory (no query): an upgrade never makes the loop wait.
     func shouldAccept(_ request: UpgradeRequest) -> UpgradeDecision {
         if let origin = request.header("origin"), !originAllowed(origin, host: request.header("host")) {
             return .rejectJSON(status: 403, code: "origin_not_allowed", message: "origin \(origin.prefix(100)) may not open the WebSocket")
         }
-        guard let secret = Authenticator.secret(authorization: request.header("authorization"), cookie: request.header("cookie")) else {
+        guard let presented = Authenticator.presented(authorization: request.header("authorization"), cookie: request.header("cookie")) else {
             return .rejectJSON(status: 401, code: "unauthorized", message: "send Authorization: Bearer <token> or log in first")
         }
-        let principal: Principal?
-        do {
-            principal = try authenticator.principal(for: secret)
-        } catch {
-            logger.warning("upgrade authentication failed: \(error)")
-            return .rejectJSON(status: 503, code: "unavailable", message: "the database is not reachable; retry")
+        if case .cookie = presented, let refusal = requestGuard.checkHost(request.header("host")) {
+            return .rejectJSON(status: refusal.status, code: refusal.code, message: refusal.message)
         }
-        guard let principal else {
-            return .rejectJSON(status: 401, code: "unauthorized", message: "the token is unknown or revoked")
+        switch authenticator.authenticate(presented) {
+        case .missing, .unknown:
+            return .rejectJSON(status: 401, code: "unauthorized", message: "the token or session is unknown or revoked, or expired")
+        case .unavailable:
+            return .rejectJSON(status: 503, code: "unavailable", message: "the hub has not loaded credentials yet; retry")
+        case .authenticated(let principal, let credential):
+            guard principal.has(Permission.adminAutomation) || principal.has(Permission.collectionView) else {
+                return .rejectJSON(status: 403, code: "forbidden", message: "the token has no collection permission")
+            }
+            return .accept(userInfo: PrincipalBox(principal, credential))
         }
-        guard principal.has(Permission.adminAutomation) || principal.has(Permission.collectionView) else {
-            return .rejectJSON(status: 403, code: "forbidden", message: "the token has no collection permission")
-        }
-        return .accept(userInfo: PrincipalBox(principal))
+    }
+
+    var requestGuard: RequestGuard {
+        RequestGuard(allowedOrigins: config.allowedOrigins, bindHost: config.host, port: fanOut.loop?.boundPort ?? config.port)
     }
 
     /// The server's own origin (from Host) is always allowed, plus the configured ones.
@@ -58,7 +63,7 @@ final class WebSocketProtocol: WebSocketHandler {
         }
         // The captured credentials are no longer needed: keep per-connection memory small.
         session.forgetCapturedHeaders()
-        let client = ClientState(session: session, principal: box.principal)
+        let client = ClientState(session: session, principal: box.principal, credential: box.credential)
         session.userInfo = client
         fanOut.metrics.connectionsOpened += 1
         fanOut.metrics.connectionsOpen += 1
@@ -107,5 +112,9 @@ final class WebSocketProtocol: WebSocketHandler {
 /// A principal attached to a session between the upgrade decision and `didOpen`.
 final class PrincipalBox {
     let principal: Principal
-    init(_ principal: Principal) { self.principal = principal }
+    let credential: Credential
+    init(_ principal: Principal, _ credential: Credential) {
+        self.principal = principal
+        self.credential = credential
+    }
 }

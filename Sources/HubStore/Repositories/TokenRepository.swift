@@ -7,6 +7,13 @@ public struct Principal: Sendable, Equatable {
     public let userID: UUID
     public let permissions: Set<String>
 
+    public init(tokenID: UUID, orgID: UUID, userID: UUID, permissions: Set<String>) {
+        self.tokenID = tokenID
+        self.orgID = orgID
+        self.userID = userID
+        self.permissions = permissions
+    }
+
     public func has(_ permission: String) -> Bool { permissions.contains(permission) }
 }
 
@@ -69,30 +76,6 @@ public struct TokenRepository: Sendable {
     public func tokenRevoke(orgID: UUID, tokenID: UUID) throws -> Bool {
         try pool.query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL",
                        [tokenID, orgID]).affectedRows == 1
-    }
-
-    /// Of `ids`, the tokens that are still live (not revoked, not deleted).
-    public func tokensLive(_ ids: [UUID]) throws -> Set<UUID> {
-        guard !ids.isEmpty else { return [] }
-        return Set(try pool.query("SELECT id FROM api_tokens WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL",
-                                  [PostgresArray(ids.map { Optional($0) })]).rows.map { try $0.uuid("id") })
-    }
-
-    /// The principal for a presented secret, or nil when unknown or revoked.
-    public func tokenAuthenticate(secret: String) throws -> Principal? {
-        guard secret.count <= 256 else { return nil }
-        let hash = PostgresBytes(SHA256.hash(Array(secret.utf8)))
-        guard let row = try pool.query("""
-            SELECT id, org_id, user_id, permissions, last_used_at < now() - interval '1 minute' OR last_used_at IS NULL AS stale
-            FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL
-            """, [hash]).first else { return nil }
-        let principal = Principal(tokenID: try row.uuid("id"), orgID: try row.uuid("org_id"), userID: try row.uuid("user_id"),
-                                  permissions: Set(try row.stringArray("permissions")))
-        // last_used_at at minute resolution: one write per token per minute, not per request.
-        if try row.bool("stale") {
-            try pool.query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1", [principal.tokenID])
-        }
-        return principal
     }
 
     /// "chub_" + 32 random bytes in hex.
