@@ -3,6 +3,7 @@
 public enum RunProjection {
     /// `plan` in run order; `stats` by category id; `currentIndex` = plan.count once done.
     public static func expectedItems(plan: [CategoryEstimate], stats: [String: CategoryRunStats], currentIndex: Int) -> Int {
+        let unseen = unseenShare(plan: plan, stats: stats, currentIndex: currentIndex)
         var total = 0
         for (index, estimate) in plan.enumerated() {
             let observed = stats[estimate.categoryId]
@@ -13,11 +14,29 @@ public enum RunProjection {
                 // The listing is known: products are exact; sellers are projected, and
                 // never fewer than already paid for.
                 total += max(observed.listed, observed.productsFetched) + max(sellers(estimate, observed), observed.sellersPaid)
+            } else if estimate.basedOnRuns == 0 {
+                // A catalog figure pays every seller; this run's finished categories show
+                // how many of them it has already paid for.
+                total += estimate.amazonCalls + Int((Double(estimate.ebayCalls) * unseen).rounded())
             } else {
                 total += estimate.items
             }
         }
         return total
+    }
+
+    /// The chance that a seller was not paid for yet by this run's finished categories,
+    /// from the pools their repeats imply (as CostEstimator does across categories).
+    static func unseenShare(plan: [CategoryEstimate], stats: [String: CategoryRunStats], currentIndex: Int) -> Double {
+        let finished = plan.prefix(min(currentIndex, plan.count)).compactMap { stats[$0.categoryId] }.filter { $0.complete && !$0.resumed }
+        let paid = Double(finished.reduce(0) { $0 + $1.sellersPaid })
+        var unseen = 1.0
+        for s in finished {
+            guard let pool = SellerPool.poolSize(draws: s.sellersDiscovered, distinct: s.sellersDistinct) else { continue }
+            let inPool = min(1, pool / max(paid, pool))
+            unseen *= 1 - inPool * SellerPool.coverage(draws: Double(s.sellersDiscovered), poolSize: pool)
+        }
+        return unseen
     }
 
     /// Paid sellers the current category will end with. A learned plan keeps its share per

@@ -129,6 +129,18 @@ final class EstimateLearningTests: XCTestCase {
         XCTAssertEqual(Double(total), 60 + 84 * (1 - pow(83.0 / 84, 240)), accuracy: 8)
     }
 
+    /// In a first run, a finished category's repeats shrink the catalog figures of the
+    /// categories after it: their sellers were mostly paid for already.
+    func testProjectionDiscountsLaterCatalogCategories() {
+        let plan = [CategoryEstimate(categoryId: "a", name: "A", amazonCalls: 60, amazonCents: 120, ebayCalls: 240, ebayCents: 240, totalCents: 360),
+                    CategoryEstimate(categoryId: "b", name: "B", amazonCalls: 120, amazonCents: 240, ebayCalls: 240, ebayCents: 240, totalCents: 480)]
+        let a = stats(listed: 60, perProduct: 4, pool: 84)
+        let total = RunProjection.expectedItems(plan: plan, stats: ["a": a], currentIndex: 1)
+        let unseen = 1 - SellerPool.coverage(draws: 240, poolSize: 84)
+        XCTAssertEqual(Double(total), Double(a.items + 120) + 240 * unseen, accuracy: 3)
+        XCTAssertLessThan(total, a.items + 120 + 30)
+    }
+
     func testProgressNeverGoesBackAndETA() {
         XCTAssertEqual(RunProgress.permille(done: 50, expected: 200), 250)
         XCTAssertEqual(RunProgress.permille(done: 51, expected: 400, previous: 250), 250)

@@ -39,18 +39,7 @@ final class EstimateAccuracyTests: XCTestCase {
         let created = try f.service.createRun(orgID: f.org, name: "three", categoryIDs: three, actor: f.actor).run
         XCTAssertEqual(created.plannedItems, learned.estimate.expectedItems)
         XCTAssertEqual(created.estimatedCostCents, learned.estimate.totalCents)
-        var events: [[String: Any]] = []
-        var ended = false
-        XCTAssertTrue(waitUntil(timeout: 60) {
-            for note in (try? listener.waitForNotifications(timeout: .milliseconds(200))) ?? [] {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(note.payload)) as? [String: Any],
-                      object["k"] as? String == "run", object["run"] as? String == created.id.uuidString.lowercased(),
-                      let ev = object["ev"] as? [String: Any] else { continue }
-                events.append(ev)
-                if let status = ev["status"] as? String, ["completed", "failed", "cancelled"].contains(status) { ended = true }
-            }
-            return ended
-        }, "the run did not end")
+        let events = runEvents(listener, created.id)
         let run = try f.waitForEnd(created.id)
         XCTAssertEqual(run.status, .completed)
         XCTAssertNil(run.statusReason)
@@ -68,21 +57,9 @@ final class EstimateAccuracyTests: XCTestCase {
         XCTAssertLessThanOrEqual(abs(costError), 0.15, "cost: estimated \(learned.estimate.totalCents), actual \(run.actualCostCents)")
 
         // Progress shown against the truth when the run crosses each quarter of its items.
-        let samples = events.compactMap { ev -> (done: Int, shown: Double)? in
-            guard let p = ev["processed_items"] as? Int, let shown = (ev["progress_percent"] as? NSNumber)?.doubleValue else { return nil }
-            return (p + (ev["failed_items"] as? Int ?? 0) + (ev["skipped_items"] as? Int ?? 0), shown)
-        }
-        XCTAssertGreaterThan(samples.count, 8, "too few commits observed")
-        for (a, b) in zip(samples, samples.dropFirst()) {
-            XCTAssertGreaterThanOrEqual(b.shown, a.shown, "progress went backwards")
-        }
-        for quarter in [25, 50, 75] {
-            guard let sample = samples.first(where: { $0.done * 100 >= quarter * actualItems }) else {
-                XCTFail("no event past \(quarter)%"); continue
-            }
-            let truth = Double(sample.done) * 100 / Double(actualItems)
-            print("[progress] at \(quarter)%: \(sample.done)/\(actualItems) items done (truth \(String(format: "%.1f", truth))%), shown \(sample.shown)%")
-            XCTAssertLessThanOrEqual(abs(sample.shown - truth), 10, "at \(quarter)%: shown \(sample.shown), truth \(truth)")
+        for (quarter, done, shown) in quarters(events, actualItems: actualItems, label: "learned") {
+            let truth = Double(done) * 100 / Double(actualItems)
+            XCTAssertLessThanOrEqual(abs(shown - truth), 10, "at \(quarter)%: shown \(shown), truth \(truth)")
         }
 
         // The plan is kept; the best-known total ends at the actual count.
@@ -95,6 +72,64 @@ final class EstimateAccuracyTests: XCTestCase {
         XCTAssertTrue(run.categoryStats.values.allSatisfy(\.complete))
         XCTAssertEqual(run.categoryStats.values.reduce(0) { $0 + $1.costCents }, run.actualCostCents)
         XCTAssertEqual(run.categoryStats.values.reduce(0) { $0 + $1.items }, actualItems)
+    }
+
+    /// A first run has only catalog figures (no seller repeats assumed): progress still
+    /// never goes backwards and ends at 100; its figures are printed for the record.
+    func testFirstRunProgressFromCatalogFigures() throws {
+        let f = try EngineFixture()
+        let engine = try f.engine(quietSim(failureRate: 0.02)) { $0.batchMaxItems = 10 }
+        let listener = try PostgresConnection(conninfo: f.pool.configuration.conninfo)
+        defer { listener.close() }
+        try listener.listen()
+        let created = try f.service.createRun(orgID: f.org, name: "first", categoryIDs: three, actor: f.actor).run
+        engine.start()
+        defer { engine.stop() }
+        let events = runEvents(listener, created.id)
+        let run = try f.waitForEnd(created.id)
+        let actualItems = run.processedItems + run.failedItems + run.skippedItems
+        print("[estimate] first run, catalog figures: planned \(run.plannedItems) items, \(Cents.format(run.estimatedCostCents)); actual \(actualItems) items, \(Cents.format(run.actualCostCents))")
+        XCTAssertEqual(quarters(events, actualItems: actualItems, label: "first run").count, 3)
+        XCTAssertEqual(run.progressPercent, 100)
+        XCTAssertEqual(run.plannedItems, created.plannedItems)
+    }
+
+    /// Run events of `runID` until it ends, as clients receive them.
+    func runEvents(_ listener: PostgresConnection, _ runID: UUID) -> [[String: Any]] {
+        var events: [[String: Any]] = []
+        var ended = false
+        XCTAssertTrue(waitUntil(timeout: 60) {
+            for note in (try? listener.waitForNotifications(timeout: .milliseconds(200))) ?? [] {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(note.payload)) as? [String: Any],
+                      object["k"] as? String == "run", object["run"] as? String == runID.uuidString.lowercased(),
+                      let ev = object["ev"] as? [String: Any] else { continue }
+                events.append(ev)
+                if let status = ev["status"] as? String, ["completed", "failed", "cancelled"].contains(status) { ended = true }
+            }
+            return ended
+        }, "the run did not end")
+        return events
+    }
+
+    /// The first event past each quarter of the actual items: (quarter, done, shown %).
+    /// Also checks that the shown progress never went backwards.
+    func quarters(_ events: [[String: Any]], actualItems: Int, label: String) -> [(Int, Int, Double)] {
+        let samples = events.compactMap { ev -> (done: Int, shown: Double)? in
+            guard let p = ev["processed_items"] as? Int, let shown = (ev["progress_percent"] as? NSNumber)?.doubleValue else { return nil }
+            return (p + (ev["failed_items"] as? Int ?? 0) + (ev["skipped_items"] as? Int ?? 0), shown)
+        }
+        XCTAssertGreaterThan(samples.count, 8, "too few commits observed")
+        for (a, b) in zip(samples, samples.dropFirst()) {
+            XCTAssertGreaterThanOrEqual(b.shown, a.shown, "progress went backwards")
+        }
+        return [25, 50, 75].compactMap { quarter in
+            guard let sample = samples.first(where: { $0.done * 100 >= quarter * actualItems }) else {
+                XCTFail("no event past \(quarter)%"); return nil
+            }
+            let truth = Double(sample.done) * 100 / Double(actualItems)
+            print("[progress] \(label) at \(quarter)%: \(sample.done)/\(actualItems) items done (truth \(String(format: "%.1f", truth))%), shown \(sample.shown)%")
+            return (quarter, sample.done, sample.shown)
+        }
     }
 
     /// Another org's runs teach this org nothing.
