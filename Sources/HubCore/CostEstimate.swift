@@ -7,6 +7,18 @@ public struct CostEstimate: Sendable, Codable, Equatable {
     /// Products plus sellers: the run's `total_items`.
     public var expectedItems: Int { expectedProducts + expectedSellers }
 
+    /// Where the figures come from, for people: "from earlier runs", "catalog figures", or
+    /// "from earlier runs for 2 of 3 categories, catalog figures for the rest".
+    public var basisText: String {
+        let learned = categories.filter { $0.basedOnRuns > 0 }.count
+        if learned == 0 { return "catalog figures" }
+        if learned == categories.count {
+            let most = categories.map(\.basedOnRuns).max() ?? 0
+            return most == 1 ? "from 1 earlier run" : "from up to \(most) earlier runs"
+        }
+        return "from earlier runs for \(learned) of \(categories.count) categories, catalog figures for the rest"
+    }
+
     public init(categories: [CategoryEstimate], totalCents: Int, expectedProducts: Int, expectedSellers: Int) {
         self.categories = categories
         self.totalCents = totalCents
@@ -20,6 +32,7 @@ public struct CostEstimate: Sendable, Codable, Equatable {
         case expectedProducts = "expected_products"
         case expectedSellers = "expected_sellers"
         case expectedItems = "expected_items"
+        case basisText = "basis_text"
     }
 
     // Hand-written so `expected_items` is encoded for readers but derived on decode (stored
@@ -39,5 +52,6 @@ public struct CostEstimate: Sendable, Codable, Equatable {
         try c.encode(expectedProducts, forKey: .expectedProducts)
         try c.encode(expectedSellers, forKey: .expectedSellers)
         try c.encode(expectedItems, forKey: .expectedItems)
+        try c.encode(basisText, forKey: .basisText)
     }
 }

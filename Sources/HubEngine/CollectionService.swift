@@ -56,6 +56,7 @@ public final class CollectionService: Sendable {
             case expectedProducts = "expected_products"
             case expectedSellers = "expected_sellers"
             case expectedItems = "expected_items"
+            case basisText = "basis_text"
             case budgetCapCents = "budget_cap_cents"
             case softWarningPercent = "soft_warning_percent"
             case percentOfCap = "percent_of_cap"
@@ -68,6 +69,7 @@ public final class CollectionService: Sendable {
             try c.encode(estimate.expectedProducts, forKey: .expectedProducts)
             try c.encode(estimate.expectedSellers, forKey: .expectedSellers)
             try c.encode(estimate.expectedItems, forKey: .expectedItems)
+            try c.encode(estimate.basisText, forKey: .basisText)
             try c.encode(settings.budgetCapCents, forKey: .budgetCapCents)
             try c.encode(settings.softWarningPercent, forKey: .softWarningPercent)
             try c.encode(percentOfCap, forKey: .percentOfCap)
@@ -134,7 +136,9 @@ public final class CollectionService: Sendable {
 
     public func estimate(orgID: UUID, categoryIDs: [String]) throws -> EstimateResult {
         let categories = try resolveCategories(categoryIDs)
-        let estimate = CostEstimator.estimate(categories: categories, unitCosts: unitCosts)
+        // Learned from the org's own completed runs; categories without any fall back to the catalog.
+        let history = try EstimateHistoryRepository(pool: pool).history(orgID: orgID, categoryIDs: categories.map(\.id))
+        let estimate = CostEstimator.estimate(categories: categories, unitCosts: unitCosts, history: history)
         let settings = try catalog.settingsGet(orgID: orgID)
         return EstimateResult(estimate: estimate, settings: settings,
                               verdict: BudgetPolicy.evaluate(estimateCents: estimate.totalCents, settings: settings))

@@ -32,6 +32,16 @@ final class RunExecutor: @unchecked Sendable {
     private var batch: ItemBatch
     private var batchStarted: ContinuousClock.Instant?
     private var seenSellers: Set<String> = []
+    /// What the run observed per category so far (committed with each batch).
+    private var stats: [String: CategoryRunStats]
+    /// Distinct sellers offered in the current category (its stats count them).
+    private var categorySellers: Set<String> = []
+    /// The plan per category, in run order: the projection of categories not yet listed.
+    private var plan: [CategoryEstimate] = []
+    /// Items committed so far (processed, failed, skipped).
+    private var committedDone: Int
+    private var rate = RateMeter()
+    private let sessionStart = ContinuousClock.now
     private var backoff: Backoff
     private var rng = SystemRandomNumberGenerator()
     private var leaseRenewed = ContinuousClock.now
@@ -55,6 +65,8 @@ final class RunExecutor: @unchecked Sendable {
                              spentCents: run.actualCostCents, warned: run.budgetWarnedAt != nil)
         checkpoint = run.checkpoint ?? RunCheckpoint()
         checkpoint.budgetWarned = run.budgetWarnedAt != nil
+        stats = run.categoryStats
+        committedDone = run.processedItems + run.failedItems + run.skippedItems
         batch = ItemBatch(checkpoint: checkpoint, currentCategory: run.currentCategory)
         backoff = config.backoff
     }
@@ -97,35 +109,68 @@ final class RunExecutor: @unchecked Sendable {
             throw Stop(why: "a category of the run no longer exists")
         }
         seenSellers = try items.itemsSellerIDs(runID: run.id)
+        plan = planFor(categories)
+        // Restarted inside a category: the distinct sellers it offered before are not
+        // known any more, so its pool size must not be learned from.
+        if checkpoint.categoryIndex < categories.count && (checkpoint.productOffset > 0 || checkpoint.sellerOffset != nil) {
+            stats[categories[checkpoint.categoryIndex].id, default: CategoryRunStats()].resumed = true
+        }
         // A run taken over while paused for its provider stays paused until the first
         // provider call below succeeds (callProvider resumes it then).
         logger.info("executing run \(run.id) from category \(checkpoint.categoryIndex), product \(checkpoint.productOffset)")
         while checkpoint.categoryIndex < categories.count {
             let category = categories[checkpoint.categoryIndex]
             batch.currentCategory = category.name
-            let page = try callProvider(cost: nil) { () throws(ProviderError) in
-                try provider.listProducts(category: category, cursor: checkpoint.productOffset, limit: 50)
-            }
-            guard case .success(let listing) = page else {
+            guard let products = try listing(category) else {
                 // Listing refused for the category as a whole: move on to the next one.
                 checkpoint.categoryIndex += 1
                 checkpoint.productOffset = 0
+                record()
                 continue
             }
-            for ref in listing.products {
+            // The listing is known: the run's total becomes exact for this category's
+            // products at once (published with an empty commit if nothing else is due).
+            categorySellers = []
+            stats[category.id, default: CategoryRunStats()].listed = products.count
+            record()
+            try flush()
+            for ref in products.dropFirst(checkpoint.productOffset) {
                 try product(ref, category)
                 checkpoint.productOffset += 1
                 checkpoint.sellerOffset = nil
                 record()
                 try flushIfDue()
             }
-            if listing.next == nil || listing.products.isEmpty {
-                checkpoint.categoryIndex += 1
-                checkpoint.productOffset = 0
-                record()
-            }
+            stats[category.id, default: CategoryRunStats()].complete = true
+            checkpoint.categoryIndex += 1
+            checkpoint.productOffset = 0
+            record()
         }
         try finish(reason: nil)
+    }
+
+    /// The category's whole listing (listing is free), page by page. nil when the provider
+    /// refuses it at the start; a refusal later keeps the pages already listed.
+    private func listing(_ category: Category) throws -> [ProductRef]? {
+        var products: [ProductRef] = []
+        var cursor = 0
+        while true {
+            let page = try callProvider(cost: nil) { () throws(ProviderError) in
+                try provider.listProducts(category: category, cursor: cursor, limit: 50)
+            }
+            guard case .success(let listing) = page else { return products.isEmpty ? nil : products }
+            products += listing.products
+            guard let next = listing.next, !listing.products.isEmpty else { return products }
+            cursor = next
+        }
+    }
+
+    /// The run's stored estimate in run order; runs made without one (bench, older rows)
+    /// get the catalog's figures.
+    private func planFor(_ categories: [Category]) -> [CategoryEstimate] {
+        let stored = Dictionary((run.estimate?.categories ?? []).map { ($0.categoryId, $0) }, uniquingKeysWith: { a, _ in a })
+        let catalog = CostEstimator.estimate(categories: categories, unitCosts: config.unitCosts).categories
+        return catalog.map { stored[$0.categoryId] ?? $0 }
     }
 
     /// One product: the paid Amazon call, then its sellers.
@@ -137,11 +182,13 @@ final class RunExecutor: @unchecked Sendable {
             }
             switch result {
             case .success(let p):
+                count(category) { $0.productsFetched += 1; $0.costCents += config.unitCosts.amazonProductCallCents }
                 add(NewItem(itemType: .amazonProduct, externalID: p.asin, status: .completed,
                             dataJSON: json(["asin": p.asin, "title": p.title, "price_cents": p.priceCents, "category": category.id]),
                             costCents: config.unitCosts.amazonProductCallCents, categoryID: category.id))
             case .failure(let error):
                 // A failed item is skipped at once: its sellers are not looked for.
+                count(category) { $0.productsFetched += 1; $0.productsFailed += 1; $0.costCents += config.unitCosts.amazonProductCallCents }
                 add(failedItem(.amazonProduct, ref.asin, error, config.unitCosts.amazonProductCallCents, category))
                 return
             }
@@ -154,11 +201,14 @@ final class RunExecutor: @unchecked Sendable {
         guard case .success(let sellers) = discovered else { return }
         while let offset = checkpoint.sellerOffset, offset < sellers.count {
             let s = sellers[offset]
+            let distinct = categorySellers.insert(s.platformID).inserted
+            count(category) { $0.sellersDiscovered += 1; if distinct { $0.sellersDistinct += 1 } }
             if !seenSellers.contains(s.platformID) {
                 try authorize(config.unitCosts.ebaySellerCallCents)
                 let result = try callProvider(cost: config.unitCosts.ebaySellerCallCents) { () throws(ProviderError) in
                     try provider.fetchSeller(s)
                 }
+                count(category) { $0.sellersPaid += 1; $0.costCents += config.unitCosts.ebaySellerCallCents }
                 switch result {
                 case .success(let profile):
                     var data: [String: Any] = ["display_name": profile.displayName, "platform_id": profile.platformID, "asin": ref.asin]
@@ -168,6 +218,7 @@ final class RunExecutor: @unchecked Sendable {
                                 seller: NewSeller(displayName: profile.displayName, platformID: profile.platformID,
                                                   feedbackScore: profile.feedbackScore)))
                 case .failure(let error):
+                    count(category) { $0.sellersFailed += 1 }
                     add(failedItem(.ebaySeller, s.platformID, error, config.unitCosts.ebaySellerCallCents, category))
                 }
                 seenSellers.insert(s.platformID)
@@ -176,6 +227,11 @@ final class RunExecutor: @unchecked Sendable {
             record()
             try flushIfDue()
         }
+    }
+
+    /// Updates the category's observations; they reach the batch with the next record().
+    private func count(_ category: Category, _ change: (inout CategoryRunStats) -> Void) {
+        change(&stats[category.id, default: CategoryRunStats()])
     }
 
     // MARK: Budget
@@ -275,8 +331,22 @@ final class RunExecutor: @unchecked Sendable {
         batch.items.append(item)
     }
 
-    /// Copies the checkpoint into the batch: it commits with the items it covers.
-    private func record() { batch.checkpoint = checkpoint }
+    /// Copies the checkpoint and the observations into the batch: they commit with the
+    /// items they cover.
+    private func record() {
+        batch.checkpoint = checkpoint
+        batch.categoryStats = stats
+    }
+
+    /// The best-known total, progress and rate once this batch is in.
+    private func progress() -> BatchProgress {
+        let done = committedDone + batch.items.count
+        let statsNow = batch.categoryStats ?? stats
+        let expected = max(done, RunProjection.expectedItems(plan: plan, stats: statsNow, currentIndex: batch.checkpoint.categoryIndex))
+        rate.record(done: done, at: (ContinuousClock.now - sessionStart).seconds)
+        return BatchProgress(expectedItems: expected, permille: RunProgress.permille(done: done, expected: expected),
+                             itemsPerSecond: rate.itemsPerSecond)
+    }
 
     private func flushIfDue() throws {
         if shouldStop { throw Stop(why: "engine stopping") }
@@ -292,6 +362,7 @@ final class RunExecutor: @unchecked Sendable {
 
     private func flush() throws {
         if isAbandoned { throw Stop(why: "abandoned") }
+        batch.progress = progress()
         var attempt = 0
         while true {
             do {
@@ -308,8 +379,11 @@ final class RunExecutor: @unchecked Sendable {
             }
         }
         leaseRenewed = ContinuousClock.now
+        committedDone += batch.items.count
         let keepCategory = batch.currentCategory
-        batch = ItemBatch(checkpoint: checkpoint, currentCategory: keepCategory)
+        let keepStats = batch.categoryStats
+        batch = ItemBatch(checkpoint: batch.checkpoint, currentCategory: keepCategory)
+        batch.categoryStats = keepStats
         batch.budgetWarned = checkpoint.budgetWarned
         batchStarted = nil
     }

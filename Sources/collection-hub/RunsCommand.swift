@@ -39,7 +39,8 @@ struct EstimateCommand: ParsableCommand {
             let orgID = try findOrg(org, db).id
             let result = try CollectionService(pool: db.pool, unitCosts: engineOptions.unitCosts).estimate(orgID: orgID, categoryIDs: categories)
             if json { return try printJSON(result) }
-            for c in result.estimate.categories { print("\(c.name): \(c.summary)") }
+            for c in result.estimate.categories { print("\(c.name): \(c.summary) (\(c.basisText))") }
+            print("about \(result.estimate.expectedItems) items (\(result.estimate.basisText))")
             print("total \(Cents.format(result.estimate.totalCents)) of a \(Cents.format(result.settings.budgetCapCents)) cap (\(result.percentOfCap)%): \(result.verdictName)")
         }
     }
@@ -69,7 +70,7 @@ struct RunsCommand: ParsableCommand {
         func show(_ run: RunRecord) throws {
             if json { return try printJSON(run) }
             let reason = run.statusReason.map { " (\($0.rawValue))" } ?? ""
-            print("\(run.id.uuidString.lowercased())  \(run.status.rawValue)\(reason)  \(run.name)  processed \(run.processedItems), failed \(run.failedItems), skipped \(run.skippedItems) of \(run.totalItems)  cost \(Cents.format(run.actualCostCents)) / \(Cents.format(run.budgetCapCents))")
+            print("\(run.id.uuidString.lowercased())  \(run.status.rawValue)\(reason)  \(run.name)  processed \(run.processedItems), failed \(run.failedItems), skipped \(run.skippedItems) of ~\(run.expectedItems) (\(run.progressPercent)%; planned \(run.plannedItems) items, \(Cents.format(run.estimatedCostCents)))  cost \(Cents.format(run.actualCostCents)) / \(Cents.format(run.budgetCapCents))")
         }
     }
 

@@ -31,11 +31,14 @@ final class CostEstimatorTests: XCTestCase {
         let e = CostEstimator.estimate(categories: [toys], unitCosts: costs)
         let data = try JSONEncoder().encode(e)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        XCTAssertEqual(Set(object.keys), ["categories", "total_cents", "expected_products", "expected_sellers", "expected_items"])
+        XCTAssertEqual(Set(object.keys), ["categories", "total_cents", "expected_products", "expected_sellers", "expected_items",
+                                          "basis_text"])
+        XCTAssertEqual(object["basis_text"] as? String, "catalog figures")
         XCTAssertEqual(object["expected_items"] as? Int, 250)
         let row = try XCTUnwrap((object["categories"] as? [[String: Any]])?.first)
         XCTAssertEqual(Set(row.keys), ["category_id", "name", "amazon_calls", "amazon_cents", "ebay_calls", "ebay_cents",
-                                       "total_cents", "summary"])
+                                       "total_cents", "summary", "basis", "based_on_runs", "basis_text"])
+        XCTAssertEqual(row["basis_text"] as? String, "catalog figure")
         XCTAssertEqual(row["summary"] as? String, "50 Amazon calls ($1.00) + ~200 eBay calls ($2.00) = $3.00")
         XCTAssertEqual(try JSONDecoder().decode(CostEstimate.self, from: data), e)
         // Estimates stored before expected_items existed still decode.

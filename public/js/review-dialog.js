@@ -24,11 +24,11 @@ function render(est, name) {
   const n = est.categories.length;
   $("review-products").textContent =
     `${n} ${n === 1 ? "category" : "categories"}: about ${est.expected_products} products ` +
-    `and ~${est.expected_sellers} seller lookups.`;
+    `and ~${est.expected_sellers} seller lookups (${est.basis_text || "catalog figures"}).`;
   $("review-rows").replaceChildren(...est.categories.map((c) => el("tr", { "data-category": c.category_id },
     el("th", { scope: "row", text: c.name }),
-    el("td", { class: "num", text: String(categoryById(c.category_id)?.expected_products ?? "–") }),
-    el("td", { text: c.summary }))));
+    el("td", { class: "num", text: String(c.amazon_calls ?? categoryById(c.category_id)?.expected_products ?? "–") }),
+    el("td", { text: c.basis_text ? `${c.summary} (${c.basis_text})` : c.summary }))));
   $("review-total-products").textContent = String(est.expected_products);
   $("review-total-cost").textContent = cents(est.total_cents);
 

@@ -108,12 +108,13 @@ class RunCard {
   render() {
     const r = this.run;
     this.title.textContent = r.name || "Collection";
-    const p = progress(r);
+    const p = shown(r);
     this.fill.style.width = `${p.percent}%`;
     this.bar.setAttribute("aria-valuenow", String(p.percent));
     this.bar.setAttribute("aria-valuetext", `${p.done} of ${p.total} items (${p.percent}%)`);
     this.meta.textContent = [r.current_category ? `Category: ${r.current_category}` : null,
-      r.started_at ? `started ${clock(r.started_at)}` : null, `${p.percent}% done`].filter(Boolean).join(" · ");
+      r.started_at ? `started ${clock(r.started_at)}` : null, `${p.percent}% done`, pace(r),
+      isLive(r.status) ? null : planAgainstActual(r, p.done)].filter(Boolean).join(" · ");
     const costPct = r.budget_cap_cents ? Math.min(100, Math.round((100 * (r.actual_cost_cents || 0)) / r.budget_cap_cents)) : 0;
     const count = (key, label, value, cls) =>
       el("div", { class: "count", "data-count": key }, el("dt", { text: label }), el("dd", { class: cls || "", text: value }));
@@ -121,7 +122,7 @@ class RunCard {
       count("processed", "Processed", String(r.processed_items || 0)),
       count("failed", "Failed", String(r.failed_items || 0), r.failed_items ? "bad" : ""),
       count("skipped", "Skipped", String(r.skipped_items || 0)),
-      count("items", "Items", `${p.done} / ~${p.total}`),
+      count("items", "Items", isLive(r.status) ? `${p.done} / ~${p.total}` : `${p.done} (planned ~${r.planned_items ?? p.total})`),
       count("cost", "Cost", `${cents(r.actual_cost_cents)} of ${cents(r.budget_cap_cents)} cap (${costPct}%)`));
     this.costFill.style.width = `${costPct}%`;
     this.cost.setAttribute("aria-valuenow", String(costPct));
@@ -201,4 +202,27 @@ class RunCard {
     clearTimeout(this.disarm);
     this.node.remove();
   }
+}
+
+/** Progress against the hub's best-known total (exact once a category is listed); the
+ * hub's progress_percent never goes backwards, so the bar does not either. */
+function shown(r) {
+  const p = progress(r);
+  const total = Math.max(r.expected_items || p.total, p.done);
+  const percent = typeof r.progress_percent === "number" ? Math.min(100, Math.floor(r.progress_percent)) : p.percent;
+  return { done: p.done, total, percent };
+}
+
+/** "12.5 items/s · about 1 min 5 s left" while running. */
+function pace(r) {
+  if (r.status !== "running" || !(r.items_per_second > 0)) return null;
+  const eta = r.eta_seconds;
+  const left = typeof eta === "number" ? ` · about ${eta < 60 ? `${eta} s` : `${Math.floor(eta / 60)} min ${eta % 60} s`} left` : "";
+  return `${r.items_per_second} items/s${left}`;
+}
+
+/** "planned ~345 items, $6.05 · did 344, $6.04" once the run is over. */
+function planAgainstActual(r, done) {
+  if (r.planned_items === undefined) return null;
+  return `planned ~${r.planned_items} items, ${cents(r.estimated_cost_cents)} · did ${done}, ${cents(r.actual_cost_cents)}`;
 }

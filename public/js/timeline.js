@@ -106,7 +106,9 @@ export class Timeline {
         el("span", { class: "muted", text: `${stateText(run)} · ${clock(run.started_at || run.created_at)} · ${duration(run.started_at, run.completed_at)}` })),
       el("dl", { class: "facts" },
         ...fact("Processed", String(run.processed_items)), ...fact("Failed", String(run.failed_items)),
-        ...fact("Skipped", String(run.skipped_items)), ...fact("Planned", `~${run.total_items}`),
+        ...fact("Skipped", String(run.skipped_items)), ...fact("Planned", `~${run.planned_items ?? run.total_items} items, ${cents(run.estimated_cost_cents)}`),
+        ...fact("Actual", `${(run.processed_items || 0) + (run.failed_items || 0) + (run.skipped_items || 0)} items, ${cents(run.actual_cost_cents)}` +
+          (isLive(run.status) || run.status === "completed" && !run.status_reason ? "" : ` (best-known total ~${run.expected_items ?? run.total_items})`)),
         ...fact("Cost", `${cents(run.actual_cost_cents)} of ${cents(run.budget_cap_cents)} cap (estimated ${cents(run.estimated_cost_cents)})`),
         ...fact("Duration", duration(run.started_at, run.completed_at)),
         ...fact("Started", clock(run.started_at)), ...fact("Finished", clock(run.completed_at)),

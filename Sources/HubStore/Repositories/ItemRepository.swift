@@ -45,9 +45,25 @@ public struct ItemBatch: Sendable {
     public var checkpoint: RunCheckpoint
     public var currentCategory: String?
     public var budgetWarned = false
+    /// Per-category observations after these items (committed with them).
+    public var categoryStats: [String: CategoryRunStats]?
+    /// The best-known total, progress and rate after these items.
+    public var progress: BatchProgress?
     public init(checkpoint: RunCheckpoint, currentCategory: String?) {
         self.checkpoint = checkpoint
         self.currentCategory = currentCategory
+    }
+}
+
+/// Where a run stands after a batch, as the executor computed it.
+public struct BatchProgress: Sendable, Equatable {
+    public var expectedItems: Int
+    public var permille: Int
+    public var itemsPerSecond: Double?
+    public init(expectedItems: Int, permille: Int, itemsPerSecond: Double?) {
+        self.expectedItems = expectedItems
+        self.permille = permille
+        self.itemsPerSecond = itemsPerSecond
     }
 }
 
@@ -72,11 +88,17 @@ public struct ItemRepository: Sendable {
                         checkpoint = jsonb_set($9::jsonb, '{last_seq}', to_jsonb(item_seq + $8)),
                         total_items = GREATEST(total_items, processed_items + failed_items + skipped_items + $4 + $5 + $6),
                         budget_warned_at = CASE WHEN $11 AND budget_warned_at IS NULL THEN now() ELSE budget_warned_at END,
+                        expected_items = GREATEST(COALESCE($13, expected_items), processed_items + failed_items + skipped_items + $4 + $5 + $6),
+                        progress_permille = GREATEST(progress_permille, LEAST(1000, COALESCE($14, 0))),
+                        items_per_second = COALESCE($15, items_per_second),
+                        category_stats = COALESCE($16::jsonb, category_stats),
                         lease_expires_at = now() + make_interval(secs => $12), heartbeat_at = now(), updated_at = now()
                     WHERE id = $1 AND lease_owner = $2 AND lease_token = $3 AND status = 'running'
                     RETURNING item_seq
                     """, [lease.runID, lease.owner, lease.token, processed, failed, skipped, cost, batch.items.count,
-                          try PostgresJSON(encoding: batch.checkpoint), batch.currentCategory, batch.budgetWarned, leaseSeconds]).first
+                          try PostgresJSON(encoding: batch.checkpoint), batch.currentCategory, batch.budgetWarned, leaseSeconds,
+                          batch.progress?.expectedItems, batch.progress?.permille, batch.progress?.itemsPerSecond,
+                          try batch.categoryStats.map { try PostgresJSON(encoding: $0) }]).first
                 else { throw LeaseLost() }
                 guard !batch.items.isEmpty else { return true }
                 let lastSeq = try row.int64("item_seq")

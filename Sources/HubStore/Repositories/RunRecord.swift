@@ -13,6 +13,21 @@ public struct RunRecord: Sendable, Codable, Equatable {
     public var budgetCapCents: Int
     public var softWarningPercent: Int
     public var totalItems: Int
+    /// Items the estimate planned at creation; never rewritten (plan against actual).
+    public var plannedItems: Int
+    /// The best-known total while running: exact products of listed categories, learned
+    /// projections for the rest.
+    public var expectedItems: Int
+    /// Done over the best-known total, 0–100, one decimal; never goes backwards.
+    public var progressPercent: Double
+    /// The executor's recent rate; nil before its first commits.
+    public var itemsPerSecond: Double?
+    /// Seconds to go at that rate, while running.
+    public var etaSeconds: Int?
+    /// The estimate as made at creation (nil for runs made without one).
+    public var estimate: CostEstimate?
+    /// What the run observed per category (what later estimates learn from).
+    public var categoryStats: [String: CategoryRunStats]
     public var processedItems: Int
     public var failedItems: Int
     public var skippedItems: Int
@@ -40,6 +55,13 @@ public struct RunRecord: Sendable, Codable, Equatable {
         case budgetCapCents = "budget_cap_cents"
         case softWarningPercent = "soft_warning_percent"
         case totalItems = "total_items"
+        case plannedItems = "planned_items"
+        case expectedItems = "expected_items"
+        case progressPercent = "progress_percent"
+        case itemsPerSecond = "items_per_second"
+        case etaSeconds = "eta_seconds"
+        case estimate
+        case categoryStats = "category_stats"
         case processedItems = "processed_items"
         case failedItems = "failed_items"
         case skippedItems = "skipped_items"
@@ -65,7 +87,8 @@ public struct RunRecord: Sendable, Codable, Equatable {
         id, org_id, name, status, status_reason, estimated_cost_cents, actual_cost_cents, budget_cap_cents,
         soft_warning_percent, total_items, processed_items, failed_items, skipped_items, current_category,
         category_ids, checkpoint, item_seq, next_retry_at, budget_warned_at, started_at, completed_at, paused_at,
-        created_by, created_at, updated_at, lease_owner, lease_token
+        created_by, created_at, updated_at, lease_owner, lease_token, planned_items, expected_items, progress_permille,
+        items_per_second, estimate, category_stats
         """
 
     init(row: PostgresRow) throws {
@@ -82,6 +105,12 @@ public struct RunRecord: Sendable, Codable, Equatable {
         budgetCapCents = try row.int("budget_cap_cents")
         softWarningPercent = try row.int("soft_warning_percent")
         totalItems = try row.int("total_items")
+        plannedItems = try row.int("planned_items")
+        expectedItems = try row.int("expected_items")
+        progressPercent = Double(try row.int("progress_permille")) / 10
+        itemsPerSecond = try row.optionalString("items_per_second").flatMap(Double.init).map { ($0 * 100).rounded() / 100 }
+        estimate = try row.json("estimate", as: CostEstimate.self)
+        categoryStats = try row.json("category_stats", as: [String: CategoryRunStats].self) ?? [:]
         processedItems = try row.int("processed_items")
         failedItems = try row.int("failed_items")
         skippedItems = try row.int("skipped_items")
@@ -99,6 +128,9 @@ public struct RunRecord: Sendable, Codable, Equatable {
         updatedAt = try row.optionalDate("updated_at")
         leaseOwner = try row.optionalString("lease_owner")
         leaseToken = try row.int64("lease_token")
+        etaSeconds = status == .running
+            ? RunProgress.etaSeconds(done: processedItems + failedItems + skippedItems, expected: expectedItems, itemsPerSecond: itemsPerSecond)
+            : nil
     }
 }
 

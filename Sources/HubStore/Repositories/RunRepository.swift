@@ -27,8 +27,8 @@ public struct RunRepository: Sendable {
     public func runCreate(_ new: NewRun, on c: PostgresConnection) throws -> RunRecord {
         try RunRecord(row: c.query("""
             INSERT INTO collection_runs (org_id, name, estimated_cost_cents, budget_cap_cents, soft_warning_percent,
-                total_items, category_ids, estimate, created_by, checkpoint)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb)
+                total_items, category_ids, estimate, created_by, checkpoint, planned_items, expected_items)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, $6, $6)
             RETURNING \(RunRecord.columns)
             """, [new.orgID, new.name, new.estimate.totalCents, new.settings.budgetCapCents, new.settings.softWarningPercent,
                   new.estimate.expectedItems, new.categoryIDs, try PostgresJSON(encoding: new.estimate), new.userID,
