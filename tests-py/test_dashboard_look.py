@@ -114,6 +114,8 @@ def test_phone_review_keeps_the_products_column_and_says_the_warning_once(page, 
         open_review(page, "beauty", "tools")  # long category name, two rows
         header = page.locator("#review-dialog thead th", has_text="Products")
         assert header.is_visible(), "the Products column is gone at 360 px"
+        lines = header.evaluate("th => { const r = document.createRange(); r.selectNodeContents(th); return r.getClientRects().length; }")
+        assert lines == 1, "the Products heading is broken over lines"
         counts = page.locator("#review-rows td.num")
         assert counts.count() == 2 and all(counts.nth(i).is_visible() for i in range(2))
         assert page.inner_text("#review-rows tr[data-category=beauty] td.num") == "30"
@@ -143,11 +145,12 @@ def test_demo_products_are_named_like_their_category(hub):
     # Sources/HubEngine/SimulatedProvider.swift (and are unit-tested there).
     gadgets = ("Headphones", "Speaker", "Charger", "Webcam", "Keyboard", "Power Bank", "Smartwatch")
     run = hub.api("POST", "/runs", {"category_ids": ["electronics"], "name": "titles"})
-    products = lambda: [i for i in hub.all_items(run["id"]) if i["item_type"] == "amazon_product" and i.get("title")]
+    products = lambda: [i["data"]["title"] for i in hub.all_items(run["id"])
+                        if i["item_type"] == "amazon_product" and i["status"] == "completed"]
     wait_until(lambda: len(products()) >= 10, 60, "ten products")
     cancel_if_live(hub, run["id"])
-    for item in products():
-        assert any(f" {g} " in item["title"] for g in gadgets), f"{item['title']!r} under Electronics"
+    for title in products():
+        assert any(f" {g} " in title for g in gadgets), f"{title!r} under Electronics"
 
 
 # --- <collection-status> on another origin -------------------------------------------------

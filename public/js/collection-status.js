@@ -6,13 +6,14 @@ import { HubClient, hubSocketURL } from "./client.js";
 
 const STYLE = `
 :host { display: inline-block; font: inherit; }
-.badge { display: inline-flex; align-items: center; gap: .35em; border-radius: 1em; padding: .15em .7em;
+.badge { display: inline-block; border-radius: 1em; padding: .15em .7em;
   background: var(--collection-status-bg, #33415f); color: var(--collection-status-fg, #fff);
   font-size: .9em; white-space: nowrap; text-decoration: none; }
 .badge.active { background: var(--collection-status-active-bg, #1c7f46); }
 a { color: inherit; text-decoration: none; border-radius: 1em; }
 a:focus-visible { outline: 3px solid #f2b705; outline-offset: 2px; }
-.dot { width: .5em; height: .5em; border-radius: 50%; background: #9aa5b8; }
+.dot { display: inline-block; width: .5em; height: .5em; margin-right: .35em; vertical-align: .05em;
+  border-radius: 50%; background: #9aa5b8; }
 .active .dot { background: #b8f5cf; }
 .extra, .state { font-size: .85em; }
 .state:empty { display: none; }
