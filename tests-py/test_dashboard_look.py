@@ -205,12 +205,15 @@ def test_collection_status_element_on_another_origin_follows_the_running_count(b
     context.set_default_timeout(15000)
     page = context.new_page()
     watch_console(page)
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     try:
         page.goto(origin + "/index.html")
         status = page.locator("collection-status")
         page.wait_for_selector("collection-status[data-state=connected]")
         page.wait_for_selector("collection-status .count:text-is('0')")  # Playwright's CSS pierces the shadow root
         assert page.evaluate("document.querySelector('collection-status').shadowRoot !== null")
+        assert sockets == [f"ws://127.0.0.1:{embed_hub.port}/ws"], "one socket per element, to the hub"
         assert status.get_by_role("status").inner_text().strip().startswith("0 running")
         assert status.get_by_role("link").get_attribute("href") == embed_hub.url + "/admin/automation"
 

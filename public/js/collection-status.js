@@ -61,11 +61,19 @@ export class CollectionStatus extends HTMLElement {
     this.link.append(this.box);
     root.append(this.link);
     this.client = null;
+    this.queued = false;
   }
 
-  connectedCallback() { this.restart(); }
+  connectedCallback() { this.schedule(); }
   disconnectedCallback() { this.client?.stop(); this.client = null; }
-  attributeChangedCallback() { if (this.isConnected) this.restart(); }
+  attributeChangedCallback() { this.schedule(); }
+
+  /** One (re)connect per task: an upgrade reports every attribute, then connects. */
+  schedule() {
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(() => { this.queued = false; if (this.isConnected) this.restart(); });
+  }
 
   restart() {
     this.client?.stop();
