@@ -27,6 +27,7 @@ run: release
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
+	node --test tests-node/
 	@if ls tests-py/test_*.py >/dev/null 2>&1; then \
 		$(SWIFT) build -c release --product collection-hub && \
 		.venv/bin/python -m pytest -q tests-py; \

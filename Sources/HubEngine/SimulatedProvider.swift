@@ -40,11 +40,39 @@ public final class SimulatedProvider: CollectionProvider, @unchecked Sendable {
         let n = try paidCall()
         if fails(n, ref.asin) { throw .item(code: "product_unavailable", message: "product \(ref.asin) is no longer listed") }
         let h = hash(ref.asin)
-        let adjectives = ["Compact", "Deluxe", "Classic", "Wireless", "Vintage", "Portable", "Premium", "Eco"]
-        let nouns = ["Widget", "Lamp", "Speaker", "Puzzle", "Kettle", "Backpack", "Figure", "Drill", "Novel", "Serum"]
-        return Product(asin: ref.asin, title: "\(adjectives[Int(h % 8)]) \(nouns[Int((h >> 8) % 10)]) \(ref.asin.suffix(4))",
+        return Product(asin: ref.asin, title: Self.title(categoryID: ref.categoryID, hash: h, asin: ref.asin),
                        priceCents: 499 + Int((h >> 16) % 20000))
     }
+
+    /// A title from the category's own words, so a demo feed reads plausibly ("Wireless
+    /// Headphones" under Electronics, never "Wireless Novel"); the same ASIN always gets the
+    /// same title. Unknown categories use neutral words.
+    static func title(categoryID: String, hash h: UInt64, asin: String) -> String {
+        let words = titleWords[categoryID] ?? (["Classic", "Compact", "Premium", "Everyday"], ["Item", "Set", "Kit", "Bundle"])
+        let adjective = words.adjectives[Int(h % UInt64(words.adjectives.count))]
+        let noun = words.nouns[Int((h >> 8) % UInt64(words.nouns.count))]
+        return "\(adjective) \(noun) \(asin.suffix(4))"
+    }
+
+    /// Adjectives and nouns per category id of migrations/005_categories_seed.sql.
+    static let titleWords: [String: (adjectives: [String], nouns: [String])] = [
+        "electronics": (["Wireless", "Bluetooth", "Portable", "Smart", "USB-C", "Noise-Cancelling"],
+                        ["Headphones", "Speaker", "Charger", "Webcam", "Keyboard", "Power Bank", "Smartwatch"]),
+        "home-kitchen": (["Stainless", "Non-Stick", "Electric", "Ceramic", "Bamboo", "Glass"],
+                         ["Kettle", "Frying Pan", "Cutting Board", "Toaster", "Storage Jars", "Knife Set", "Blender"]),
+        "toys-games": (["Classic", "Wooden", "Magnetic", "Family", "Remote-Control", "Glow-in-the-Dark"],
+                       ["Puzzle", "Board Game", "Building Blocks", "Card Game", "Race Car", "Plush Bear", "Kite"]),
+        "books": (["Illustrated", "Paperback", "Hardcover", "Collected", "Annotated", "Pocket"],
+                  ["Novel", "Cookbook", "Field Guide", "Poetry Anthology", "Biography", "Atlas", "Short Stories"]),
+        "sports-outdoors": (["Lightweight", "Waterproof", "Insulated", "Adjustable", "Foldable", "Trail"],
+                            ["Backpack", "Tent", "Yoga Mat", "Water Bottle", "Hiking Poles", "Dumbbells", "Sleeping Bag"]),
+        "beauty": (["Hydrating", "Vitamin C", "Fragrance-Free", "Organic", "Mineral", "Overnight"],
+                   ["Serum", "Face Cream", "Lip Balm", "Shampoo", "Sunscreen", "Cleanser", "Hair Mask"]),
+        "collectibles": (["Vintage", "Limited Edition", "Signed", "Rare", "Mint-Condition", "Retro"],
+                         ["Action Figure", "Trading Card", "Coin Set", "Vinyl Record", "Model Car", "Stamp Album", "Comic Book"]),
+        "tools": (["Cordless", "Heavy-Duty", "Compact", "Precision", "Magnetic", "Adjustable"],
+                  ["Drill", "Screwdriver Set", "Tape Measure", "Wrench", "Stud Finder", "Level", "Work Light"]),
+    ]
 
     public func discoverSellers(for product: ProductRef, category: Category) throws(ProviderError) -> [SellerRef] {
         let h = hash(product.asin + "sellers")

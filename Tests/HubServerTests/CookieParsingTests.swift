@@ -1,9 +1,12 @@
 @testable import HubServer
 import XCTest
 
-/// `Authenticator.secret(authorization:cookie:)`: which credential a request presents.
+/// `Authenticator.presented(authorization:cookie:)`: which credential a request presents.
 final class CookieParsingTests: XCTestCase {
-    func cookie(_ header: String?) -> String? { Authenticator.secret(authorization: nil, cookie: header) }
+    func cookie(_ header: String?) -> String? {
+        guard case .cookie(let value)? = Authenticator.presented(authorization: nil, cookie: header) else { return nil }
+        return value
+    }
 
     func testTheSessionCookieAmongOthers() {
         XCTAssertEqual(cookie("chub_session=tok"), "tok")
@@ -58,13 +61,21 @@ final class CookieParsingTests: XCTestCase {
 
     func testAuthorizationHeaderWinsOverTheCookie() {
         let jar = "chub_session=cookie-token"
-        XCTAssertEqual(Authenticator.secret(authorization: "Bearer header-token", cookie: jar), "header-token")
-        XCTAssertEqual(Authenticator.secret(authorization: "bearer header-token", cookie: nil), "header-token")
-        XCTAssertEqual(Authenticator.secret(authorization: "BEARER  header-token ", cookie: nil), "header-token")
+        XCTAssertEqual(secret(authorization: "Bearer header-token", cookie: jar), "header-token")
+        XCTAssertEqual(secret(authorization: "bearer header-token", cookie: nil), "header-token")
+        XCTAssertEqual(secret(authorization: "BEARER  header-token ", cookie: nil), "header-token")
         // A present but unusable header is not silently replaced by the cookie.
-        XCTAssertNil(Authenticator.secret(authorization: "Basic dXNlcjpwdw==", cookie: jar))
-        XCTAssertNil(Authenticator.secret(authorization: "Bearer", cookie: jar))
-        XCTAssertNil(Authenticator.secret(authorization: "", cookie: jar))
-        XCTAssertNil(Authenticator.secret(authorization: "header-token", cookie: jar))
+        XCTAssertNil(secret(authorization: "Basic dXNlcjpwdw==", cookie: jar))
+        XCTAssertNil(secret(authorization: "Bearer", cookie: jar))
+        XCTAssertNil(secret(authorization: "", cookie: jar))
+        XCTAssertNil(secret(authorization: "header-token", cookie: jar))
+    }
+}
+
+/// The secret a request presents, bearer or cookie alike.
+private func secret(authorization: String?, cookie: String?) -> String? {
+    switch Authenticator.presented(authorization: authorization, cookie: cookie) {
+    case .bearer(let value)?, .cookie(let value)?: return value
+    case nil: return nil
     }
 }

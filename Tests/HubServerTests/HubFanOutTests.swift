@@ -17,6 +17,17 @@ final class HubFanOutTests: XCTestCase {
         XCTAssertTrue(c.read { !$0.messages(ofType: "hello").isEmpty })
     }
 
+    func testBrowserMayOfferItsTokenAsASubprotocol() throws {
+        // What <collection-status token=…> does: a browser cannot set Authorization.
+        let h = try HubHarness()
+        let client = try SimpleWebSocketClient.connect(port: h.port, subprotocol: "collection-hub.v1, bearer.\(h.tokenA)")
+        let c = EventCollector(client)
+        XCTAssertTrue(c.read { !$0.messages(ofType: "hello").isEmpty })
+        XCTAssertThrowsError(try SimpleWebSocketClient.connect(port: h.port, subprotocol: "collection-hub.v1, bearer.chub_nope")) {
+            XCTAssertEqual(($0 as? WebSocketClientError)?.httpStatus, 401)
+        }
+    }
+
     func testLiveItemsArriveOnceAndInOrder() throws {
         let h = try HubHarness()
         let run = try h.makeRun()

@@ -33,38 +33,37 @@ final class TokenRepositoryTests: XCTestCase {
         XCTAssertEqual(try f.count("SELECT count(*)::int AS n FROM api_tokens"), 0)
     }
 
-    func testAuthenticateResolvesThePrincipal() throws {
+    /// The hub authenticates from memory: what it loads is every live token's hash and principal.
+    func testSnapshotHoldsEachLiveTokensHashAndPrincipal() throws {
         let f = try StoreFixture()
         let tokens = TokenRepository(pool: f.pool)
         let (record, secret) = try tokens.tokenCreate(orgID: f.orgB.id, userID: f.userB.id, name: "b", permissions: [Permission.collectionView])
-        let principal = try XCTUnwrap(tokens.tokenAuthenticate(secret: secret))
-        XCTAssertEqual(principal.tokenID, record.id)
-        XCTAssertEqual(principal.orgID, f.orgB.id)
-        XCTAssertEqual(principal.userID, f.userB.id)
-        XCTAssertEqual(principal.permissions, [Permission.collectionView])
-        XCTAssertTrue(principal.has(Permission.collectionView))
-        XCTAssertFalse(principal.has(Permission.adminAutomation))
-
-        XCTAssertNil(try tokens.tokenAuthenticate(secret: secret + "x"))
-        XCTAssertNil(try tokens.tokenAuthenticate(secret: ""))
-        XCTAssertNil(try tokens.tokenAuthenticate(secret: String(secret.dropLast())))
-        XCTAssertNil(try tokens.tokenAuthenticate(secret: String(repeating: "a", count: 10_000)), "over-long secrets are not even hashed")
+        let live = try CredentialRepository(pool: f.pool).snapshot().tokens
+        let token = try XCTUnwrap(live.first { $0.principal.tokenID == record.id })
+        XCTAssertEqual(token.hash, SHA256.hash(Array(secret.utf8)))
+        XCTAssertEqual(token.principal.orgID, f.orgB.id)
+        XCTAssertEqual(token.principal.userID, f.userB.id)
+        XCTAssertEqual(token.principal.permissions, [Permission.collectionView])
+        XCTAssertTrue(token.principal.has(Permission.collectionView))
+        XCTAssertFalse(token.principal.has(Permission.adminAutomation))
+        XCTAssertFalse(live.contains { $0.hash == SHA256.hash(Array((secret + "x").utf8)) })
     }
 
     func testLastUsedIsWrittenAtMostOncePerMinute() throws {
         let f = try StoreFixture()
         let tokens = TokenRepository(pool: f.pool)
-        let (record, secret) = try tokens.tokenCreate(orgID: f.orgA.id, userID: f.userA.id, name: "a", permissions: [])
+        let credentials = CredentialRepository(pool: f.pool)
+        let (record, _) = try tokens.tokenCreate(orgID: f.orgA.id, userID: f.userA.id, name: "a", permissions: [])
         func lastUsed() throws -> String? { try f.text("SELECT last_used_at::text AS v FROM api_tokens WHERE id = $1", [record.id]) }
-        _ = try tokens.tokenAuthenticate(secret: secret)
+        try credentials.touchLastUsed([record.id])
         XCTAssertNotNil(try lastUsed(), "first use is recorded")
         try f.pool.query("UPDATE api_tokens SET last_used_at = now() - interval '30 seconds' WHERE id = $1", [record.id])
         let recent = try lastUsed()
-        _ = try tokens.tokenAuthenticate(secret: secret)
+        try credentials.touchLastUsed([record.id])
         XCTAssertEqual(try lastUsed(), recent, "used 30 s ago: not rewritten")
         try f.pool.query("UPDATE api_tokens SET last_used_at = now() - interval '2 minutes' WHERE id = $1", [record.id])
         let stale = try lastUsed()
-        _ = try tokens.tokenAuthenticate(secret: secret)
+        try credentials.touchLastUsed([record.id])
         XCTAssertNotEqual(try lastUsed(), stale, "used 2 min ago: refreshed")
         XCTAssertEqual(try f.count("SELECT (last_used_at > now() - interval '1 minute')::int AS n FROM api_tokens WHERE id = $1", [record.id]), 1)
     }
@@ -76,17 +75,16 @@ final class TokenRepositoryTests: XCTestCase {
         let (b, secretB) = try tokens.tokenCreate(orgID: f.orgB.id, userID: f.userB.id, name: "b", permissions: [])
 
         XCTAssertFalse(try tokens.tokenRevoke(orgID: f.orgB.id, tokenID: a.id), "org B cannot revoke org A's token")
-        XCTAssertNotNil(try tokens.tokenAuthenticate(secret: secretA))
+        func live() throws -> Set<UUID> { Set(try CredentialRepository(pool: f.pool).snapshot().tokens.map(\.principal.tokenID)) }
+        XCTAssertTrue(try live().contains(a.id))
         XCTAssertFalse(try tokens.tokenRevoke(orgID: f.orgA.id, tokenID: UUID()))
 
         XCTAssertTrue(try tokens.tokenRevoke(orgID: f.orgA.id, tokenID: a.id))
         XCTAssertFalse(try tokens.tokenRevoke(orgID: f.orgA.id, tokenID: a.id), "already revoked")
-        XCTAssertNil(try tokens.tokenAuthenticate(secret: secretA))
-        XCTAssertNotNil(try tokens.tokenAuthenticate(secret: secretB))
+        XCTAssertFalse(try live().contains(a.id))
+        XCTAssertTrue(try live().contains(b.id))
         XCTAssertNotNil(try tokens.tokenList(orgID: f.orgA.id).first { $0.id == a.id }?.revokedAt)
 
-        XCTAssertEqual(try tokens.tokensLive([a.id, b.id, UUID()]), [b.id])
-        XCTAssertEqual(try tokens.tokensLive([]), [])
     }
 
     func testListIsNewestFirstAndPerOrg() throws {

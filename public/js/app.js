@@ -79,6 +79,7 @@ function enter(s) {
     onStatus: showConnection,
     // Repeated refusals may mean the session ended rather than the hub being away.
     onDown: (failures) => { if (failures % 3 === 0) currentSession().then((ok) => { if (!ok) ended(); }, () => {}); },
+    onStopped: () => ended(), // 4401: the token behind this session was revoked
   });
   if (!s.permissions?.includes("admin.automation")) socket.subscribe("org", (e) => {
     if (e.type === "snapshot" && e.badge) showBadge(e.badge);

@@ -12,7 +12,7 @@ export function showBadge(badge) {
   box.title = `${running} running, ${pending} pending, ${paused} paused`;
 }
 
-const LABELS = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…" };
+const LABELS = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", stopped: "disconnected" };
 
 export function showConnection(state, retryInSeconds) {
   const conn = document.getElementById("conn");

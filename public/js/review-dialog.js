@@ -55,7 +55,10 @@ function render(est, name) {
   } else {
     reason.textContent = "Within budget.";
   }
-  $("review-warnings").replaceChildren(...(est.warnings || []).map((w) => el("li", { text: w })));
+  // The hub's `warnings` restate the verdict, which the reason line above already says in
+  // full: listing them too showed the soft warning twice.
+  const extra = est.verdict === "within_budget" ? est.warnings || [] : [];
+  $("review-warnings").replaceChildren(...extra.map((w) => el("li", { text: w })));
   $("review-confirm").disabled = est.verdict === "over_cap";
 }
 

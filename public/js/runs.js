@@ -68,12 +68,15 @@ class RunCard {
     this.state = el("span", { class: "state" });
     this.meta = el("p", { class: "meta muted" });
     this.fill = el("div", { class: "progress-fill" });
+    // Two bars one above the other: each gets a visible name that is also its accessible name.
+    this.barLabel = el("p", { class: "bar-label", id: `${h}-progress-label`, text: "Items collected" });
     this.bar = el("div", { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
-      "aria-label": "Progress" }, this.fill);
+      "aria-labelledby": this.barLabel.id }, this.fill);
     this.counts = el("dl", { class: "counts", "aria-live": "polite", "aria-atomic": "true" });
     this.costFill = el("div", { class: "meter-fill" });
+    this.costLabel = el("p", { class: "bar-label", id: `${h}-cost-label`, text: "Budget used (cost against the cap)" });
     this.cost = el("div", { class: "meter small", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100",
-      "aria-label": "Cost against the budget cap" }, this.costFill);
+      "aria-labelledby": this.costLabel.id }, this.costFill);
     this.warnings = el("ul", { class: "warnings" });
     this.pause = el("button", { type: "button", "data-action": "pause", text: "Pause" });
     this.resume = el("button", { type: "button", "data-action": "resume", text: "Resume" });
@@ -83,7 +86,8 @@ class RunCard {
     this.details = el("details", { class: "feed-details" },
       el("summary", { text: "Live feed" }), this.feed.node);
     this.node = el("article", { class: "run", "data-run": id, "aria-labelledby": h },
-      el("header", { class: "run-head" }, this.title, this.state), this.bar, this.meta, this.counts, this.cost,
+      el("header", { class: "run-head" }, this.title, this.state), this.barLabel, this.bar, this.meta, this.counts,
+      this.costLabel, this.cost,
       this.warnings, el("div", { class: "actions" }, this.pause, this.resume, this.cancel, this.dismiss), this.error,
       this.details);
     this.pause.addEventListener("click", () => this.act("pause"));

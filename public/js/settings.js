@@ -21,7 +21,8 @@ function show(s) {
   document.getElementById("maxruns").value = String(s.max_concurrent_runs);
   document.getElementById("settings-summary").textContent =
     `Each run stops before it spends more than ${cents(s.budget_cap_cents)}; ` +
-    `the review warns from ${s.soft_warning_percent}% of that; at most ${s.max_concurrent_runs} run at once.`;
+    `the review warns from ${s.soft_warning_percent}% of that; at most ${s.max_concurrent_runs} ` +
+    `${s.max_concurrent_runs === 1 ? "run" : "runs"} at once.`;
 }
 
 /** The form's values in the API's units, or null after showing what is wrong. */

@@ -26,7 +26,10 @@ final class WebSocketProtocol: WebSocketHandler {
         if let origin = request.header("origin"), !originAllowed(origin, host: request.header("host")) {
             return .rejectJSON(status: 403, code: "origin_not_allowed", message: "origin \(origin.prefix(100)) may not open the WebSocket")
         }
-        guard let presented = Authenticator.presented(authorization: request.header("authorization"), cookie: request.header("cookie")) else {
+        // A token offered as a subprotocol counts as a bearer token: same table, no cookie rules.
+        let offered = request.header("authorization") == nil ? Self.subprotocolToken(request.requestedSubprotocols) : nil
+        guard let presented = offered.map(Authenticator.Presented.bearer)
+            ?? Authenticator.presented(authorization: request.header("authorization"), cookie: request.header("cookie")) else {
             return .rejectJSON(status: 401, code: "unauthorized", message: "send Authorization: Bearer <token> or log in first")
         }
         if case .cookie = presented, let refusal = requestGuard.checkHost(request.header("host")) {
@@ -47,6 +50,19 @@ final class WebSocketProtocol: WebSocketHandler {
 
     var requestGuard: RequestGuard {
         RequestGuard(allowedOrigins: config.allowedOrigins, bindHost: config.host, port: fanOut.loop?.boundPort ?? config.port)
+    }
+
+    /// A token offered as the subprotocol `bearer.<token>` next to collection-hub.v1: a browser
+    /// cannot set `Authorization` on a WebSocket, and an embedded `<collection-status>` on
+    /// another origin has no session cookie of ours. lws answers with collection-hub.v1, so
+    /// the token is never echoed back.
+    static func subprotocolToken(_ offered: String?) -> String? {
+        guard let offered else { return nil }
+        for entry in offered.split(separator: ",") {
+            let name = entry.trimmingCharacters(in: .whitespaces)
+            if name.hasPrefix("bearer."), name.count > 7 { return String(name.dropFirst(7)) }
+        }
+        return nil
     }
 
     /// The server's own origin (from Host) is always allowed, plus the configured ones.
