@@ -107,10 +107,11 @@ final class HTTPRouter: HTTPHandler {
     private func metrics(_ responder: HTTPResponder) {
         guard let fanOut else { return }
         let snapshot = fanOut.metrics
+        let transport = loop?.transportStats ?? TransportStats()
         work.async { [pool] in
             let usage = try? pool.query("SELECT pg_notification_queue_usage() AS u").first?.optionalString("u").flatMap(Double.init)
             let stats = pool.statistics
-            let text = snapshot.render(queueUsage: usage, poolOpen: stats.open, poolIdle: stats.idle)
+            let text = snapshot.render(queueUsage: usage, poolOpen: stats.open, poolIdle: stats.idle, transport: transport)
             responder.respond(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
         }
     }
@@ -185,11 +186,17 @@ final class HTTPRouter: HTTPHandler {
             if q[item.name] == nil { q[item.name] = item.value }
         }
         let method = request.method.rawValue, body = request.body, peer = request.peerAddress, agent = request.header("user-agent")
-        authenticate(request, responder) { principal in
+        let answer: @Sendable (Principal) -> Void = { principal in
             let response = api.handle(APIRequest(method: method, segments: segments, query: query, body: body,
                                                  principal: principal, peerAddress: peer, userAgent: agent))
             responder.respondJSON(status: response.status, response.body, headers: response.headers + [("Cache-Control", "no-store")])
         }
+        // A request with a body was authenticated at headers-complete (`admit`).
+        if let principal = request.admissionContext as? Principal {
+            work.async { answer(principal) }
+            return
+        }
+        authenticate(request, responder, answer)
     }
 }
 

@@ -42,6 +42,9 @@ public final class Hub: @unchecked Sendable {
         loopConfig.maxFrameBytes = config.maxFrameBytes
         // The fan-out closes slow clients itself (4008) well before this backstop.
         loopConfig.maxQueuedBytesPerSession = config.maxQueuedBytesPerClient * 2
+        loopConfig.requestDeadlineSeconds = config.requestDeadlineSeconds
+        loopConfig.maxHeldRequestBytes = config.maxHeldRequestBytes
+        loopConfig.maxConnectionsPerAddress = config.maxConnectionsPerAddress
         let loop = try HubLoop(config: loopConfig, http: router, websocket: protocolHandler)
         fanOut.loop = loop
         router.attach(loop: loop, fanOut: fanOut)
