@@ -46,7 +46,8 @@ final class Scheduler: @unchecked Sendable {
     func runOnce() {
         do {
             while lock.withLock({ !stopping && executors.count < config.maxExecutors }) {
-                guard let (run, lease) = try runs.runClaimNext(owner: config.owner, leaseSeconds: config.leaseTimeout.seconds) else { break }
+                guard let (run, lease) = try runs.runClaimNext(owner: config.owner, leaseSeconds: config.leaseTimeout.seconds,
+                                                                   maxPerOrg: config.effectiveMaxExecutorsPerOrg) else { break }
                 logger.info("claimed run \(run.id) (\(run.status.rawValue), lease \(lease.token))")
                 let executor = RunExecutor(run: run, lease: lease, pool: pool, provider: provider, config: config,
                                            logger: logger) { [weak self] done in self?.executorEnded(done) }

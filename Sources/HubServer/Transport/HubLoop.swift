@@ -264,8 +264,8 @@ public final class HubLoop: @unchecked Sendable {
         if !hostIsIPv6 { vinfo.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
         vinfo.keepalive_timeout = Int32(clamping: config.httpKeepAliveSeconds)
         vinfo.timeout_secs = UInt32(clamping: config.ioTimeoutSeconds)
-        // lws's header timer (armed once, not per chunk) is the header part of the request
-        // deadline; the body part is ours (lws re-arms its own at every body chunk).
+        // Bounds a header block once lws attaches its header table. The request deadline
+        // itself is ours (RequestDeadline.swift): lws re-arms its body timer at every chunk.
         vinfo.timeout_secs_ah_idle = UInt32(clamping: config.requestDeadlineSeconds)
         vinfo.retry_and_idle_policy = UnsafePointer(retryPolicy)
         guard let vh = lws_create_vhost(ctx, &vinfo) else {
@@ -376,6 +376,9 @@ final class ConnectionBox {
     var countedAddress: String?
     /// Over the per-address cap: its first request is answered 429 and it closes.
     var overAddressCap = false
+    /// Kills the connection if its first request's headers are not complete in time;
+    /// cancelled when the wsi is destroyed (the timer holds the raw wsi).
+    var headerDeadline: TimerHandle?
 
     #if DEBUG
     /// Live boxes, for leak checks in tests.
@@ -461,6 +464,8 @@ extension HubLoop {
             let object = Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue()
             if let box = object as? ConnectionBox {
                 if let address = box.countedAddress { limits.connectionClosed(address: address) }
+                box.headerDeadline?.cancel()
+                box.headerDeadline = nil
                 box.http?.detach()
                 if let session = box.session, session.wsi != nil { webSocketClosed(session) }
                 Unmanaged<ConnectionBox>.fromOpaque(raw).release()

@@ -17,6 +17,15 @@ extension HubLoop {
         if !limits.connectionOpened(address: address) {
             box.overAddressCap = true
         }
+        // The first request's headers must complete within the deadline too. (lws's own
+        // header timer is replaced by its accept-time timer on this path.) Once headers
+        // complete, the request's own deadline takes over and this one finds work done.
+        let target = LoopBound(wsi)
+        box.headerDeadline = schedule(after: .seconds(config.requestDeadlineSeconds)) { [weak self, weak box] in
+            guard let self, let box, box.http == nil, box.session == nil else { return }
+            self.limits.noteDeadlineExpired()
+            lws_set_timeout(target.value, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+        }
     }
 
     /// Headers just completed: schedules the request's deadline. The first request on a
