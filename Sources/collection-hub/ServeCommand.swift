@@ -92,7 +92,7 @@ struct ServeCommand: ParsableCommand {
 
             let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(hub.boundPort)/"
             if demo {
-                let token = try DemoSetup.ensure(pool: db.pool)
+                let token = try DemoSetup.ensure(db)
                 print("""
 
                     CollectionHub is running.
@@ -124,14 +124,18 @@ struct ServeCommand: ParsableCommand {
     }
 }
 
-/// The demo org and a fresh admin token for `make run`.
+/// The demo org and its admin token for `make run`.
 enum DemoSetup {
-    static func ensure(pool: ConnectionPool) throws -> String {
-        let orgs = OrgRepository(pool: pool)
-        let org = try orgs.orgFind("demo") ?? orgs.orgCreate(name: "Demo Reselling Co", slug: "demo")
-        let user = try orgs.userEnsure(email: "admin@demo.example", displayName: "Demo Admin")
-        let (_, secret) = try TokenRepository(pool: pool).tokenCreate(
-            orgID: org.id, userID: user.id, name: "make run \(Date())", permissions: [Permission.adminAutomation])
-        return secret
+    /// The token is kept inside the embedded cluster's data folder; with DATABASE_URL in
+    /// .hub/, one file per database URL.
+    static func ensure(_ db: OpenDatabase) throws -> String {
+        let file: URL
+        if let embedded = db.embedded {
+            file = embedded.dataDirectory.appendingPathComponent("collection-hub.demo-token")
+        } else {
+            let digest = SHA256.hash(Array(db.conninfo.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+            file = URL(fileURLWithPath: ".hub/demo-token-\(digest)")
+        }
+        return try DemoToken.ensure(pool: db.pool, file: file)
     }
 }
