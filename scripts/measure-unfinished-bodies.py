@@ -28,13 +28,15 @@ def main():
     ap.add_argument("--auth", action="store_true", help="send the demo admin token")
     ap.add_argument("--sent", type=int, default=1_000_000, help="body bytes sent of the declared 1,048,576")
     a = ap.parse_args()
+    a.binary = os.path.abspath(a.binary)
     work = tempfile.mkdtemp(prefix="chub-rss-", dir="/tmp")
     os.chmod(work, 0o755)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     hub = subprocess.Popen([a.binary, "serve", "--demo", "--no-engine", "--listen", f"127.0.0.1:{port}",
-                            "--data-dir", f"{work}/pg"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            "--data-dir", f"{work}/pg"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # finds migrations/, public/
     token = None
     for line in hub.stdout:
         if "Admin token" in line:
