@@ -8,7 +8,9 @@ extension HubLoop {
     /// address; one over the cap is answered 429 at its first request (a JSON error the
     /// client can read, rather than a bare reset) and closed.
     func connectionAccepted(wsi: OpaquePointer) {
-        guard lws_get_protocol(wsi)?.pointee.id == HubLoop.mainProtocolID || lws_get_protocol(wsi) == nil else { return }
+        // Only accepted sockets: never a wsi whose opaque pointer holds something else.
+        guard lws_get_protocol(wsi)?.pointee.id == HubLoop.mainProtocolID || lws_get_protocol(wsi) == nil,
+              lws_get_opaque_user_data(wsi) == nil || existingBox(wsi) != nil else { return }
         let box = box(for: wsi)
         guard box.countedAddress == nil else { return }
         let address = LWSHeaders.peerAddress(wsi)
