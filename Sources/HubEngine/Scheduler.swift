@@ -55,7 +55,8 @@ final class Scheduler: @unchecked Sendable {
                 finished.enter()
                 executor.start()
             }
-            try runs.runMarkWaiting()
+            let full = lock.withLock { executors.count >= config.maxExecutors }
+            try runs.runMarkWaiting(owner: config.owner, maxPerOrg: config.effectiveMaxExecutorsPerOrg, executorsFull: full)
         } catch {
             logger.warning("scheduler: \(error)")
         }

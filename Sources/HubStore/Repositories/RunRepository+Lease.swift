@@ -52,18 +52,21 @@ extension RunRepository {
     }
 
     /// Says why each pending run has not started: `waiting_for_slot` when its org already
-    /// has `max_concurrent_runs` live runs, else `waiting_for_executor` (the engine's
-    /// executors, or this org's share of them, are busy). Called after a claim pass, so a
-    /// pending run with a free org slot is one no executor could take.
-    public func runMarkWaiting() throws {
+    /// has `max_concurrent_runs` live runs; `waiting_for_executor` when `executorsFull` (the
+    /// caller's executors are all busy) or `owner` already runs `maxPerOrg` of the org's
+    /// runs; else no reason (it is about to be claimed). Called after a claim pass.
+    public func runMarkWaiting(owner: String = "", maxPerOrg: Int = Int(Int32.max), executorsFull: Bool = false) throws {
         try pool.query("""
             WITH live AS (
-                SELECT org_id, count(*) AS n FROM collection_runs
+                SELECT org_id, count(*) AS n, count(*) FILTER (WHERE lease_owner = $1 AND lease_expires_at > now()) AS mine
+                FROM collection_runs
                 WHERE status = 'running' OR (status = 'paused' AND status_reason = 'provider_unavailable')
                 GROUP BY org_id
             ), waiting AS (
-                SELECT r2.id, CASE WHEN COALESCE(l.n, 0) >= COALESCE(s.max_concurrent_runs, 3)
-                                   THEN 'waiting_for_slot' ELSE 'waiting_for_executor' END AS reason
+                SELECT r2.id, CASE
+                        WHEN COALESCE(l.n, 0) >= COALESCE(s.max_concurrent_runs, 3) THEN 'waiting_for_slot'
+                        WHEN $3 OR COALESCE(l.mine, 0) >= $2 THEN 'waiting_for_executor'
+                        ELSE NULL END AS reason
                 FROM collection_runs r2
                 LEFT JOIN collection_settings s ON s.org_id = r2.org_id
                 LEFT JOIN live l ON l.org_id = r2.org_id
@@ -72,7 +75,7 @@ extension RunRepository {
             UPDATE collection_runs r SET status_reason = w.reason, updated_at = now()
             FROM waiting w
             WHERE r.id = w.id AND r.status = 'pending' AND r.status_reason IS DISTINCT FROM w.reason
-            """)
+            """, [owner, Int64(maxPerOrg), executorsFull])
     }
 
     /// Extends the lease; false when the fence no longer matches (paused, cancelled, taken).
