@@ -17,4 +17,7 @@ public enum RunReason: String, Sendable, Codable, CaseIterable {
     case providerError = "provider_error"
     /// The engine process lost its lease on the run (another took over or it was fenced).
     case leaseLost = "lease_lost"
+    /// Pending with a free org slot, but every engine executor (or this org's share of
+    /// them) is busy.
+    case waitingForExecutor = "waiting_for_executor"
 }

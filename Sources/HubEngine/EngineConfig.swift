@@ -18,11 +18,20 @@ public struct EngineConfig: Sendable {
     public var batchMaxAge: Duration = .milliseconds(5)
     /// Executors per process at most.
     public var maxExecutors = 16
+    /// Executors one org may hold in this process at once (nil: three quarters of
+    /// `maxExecutors`), so another org's new run finds a free executor.
+    public var maxExecutorsPerOrg: Int?
+    /// The per-org executor cap in effect.
+    public var effectiveMaxExecutorsPerOrg: Int { maxExecutorsPerOrg ?? max(1, maxExecutors * 3 / 4) }
 
     public init() {}
 
     public func validate() throws {
         guard leaseTimeout >= .milliseconds(300) else { throw EngineError.invalidConfig("lease timeout must be at least 300 ms") }
+        guard maxExecutors >= 1 else { throw EngineError.invalidConfig("at least one executor") }
+        guard (1...maxExecutors).contains(effectiveMaxExecutorsPerOrg) else {
+            throw EngineError.invalidConfig("executors per org must be between 1 and \(maxExecutors)")
+        }
         guard batchMaxItems >= 1 else { throw EngineError.invalidConfig("batch size must be at least 1") }
         guard unitCosts.amazonProductCallCents >= 0, unitCosts.ebaySellerCallCents >= 0 else {
             throw EngineError.invalidConfig("unit costs cannot be negative")

@@ -46,7 +46,8 @@ final class Scheduler: @unchecked Sendable {
     func runOnce() {
         do {
             while lock.withLock({ !stopping && executors.count < config.maxExecutors }) {
-                guard let (run, lease) = try runs.runClaimNext(owner: config.owner, leaseSeconds: config.leaseTimeout.seconds) else { break }
+                guard let (run, lease) = try runs.runClaimNext(owner: config.owner, leaseSeconds: config.leaseTimeout.seconds,
+                                                                   maxPerOrg: config.effectiveMaxExecutorsPerOrg) else { break }
                 logger.info("claimed run \(run.id) (\(run.status.rawValue), lease \(lease.token))")
                 let executor = RunExecutor(run: run, lease: lease, pool: pool, provider: provider, config: config,
                                            logger: logger) { [weak self] done in self?.executorEnded(done) }
@@ -54,7 +55,8 @@ final class Scheduler: @unchecked Sendable {
                 finished.enter()
                 executor.start()
             }
-            try runs.runMarkWaiting()
+            let full = lock.withLock { executors.count >= config.maxExecutors }
+            try runs.runMarkWaiting(owner: config.owner, maxPerOrg: config.effectiveMaxExecutorsPerOrg, executorsFull: full)
         } catch {
             logger.warning("scheduler: \(error)")
         }

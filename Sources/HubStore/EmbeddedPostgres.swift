@@ -61,7 +61,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
             try checkOwnership()
         }
         if try isRunning() {
-            if let owner = recordedOwner(), kill(owner, 0) != 0 && errno == ESRCH {
+            if let owner = recordedOwner(), !Self.isAlive(owner) {
                 // The collection-hub that started it was killed; stop it at our exit instead.
                 logger.notice("adopting the PostgreSQL server left running by process \(owner), which is gone")
                 startedByUs = true
@@ -97,17 +97,33 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         }
     }
 
-    private var ownerFile: URL { dataDirectory.deletingLastPathComponent().appendingPathComponent("postgres.owner") }
+    /// Inside the data folder: two data folders in one parent each keep their own.
+    var ownerFile: URL { dataDirectory.appendingPathComponent("collection-hub.owner") }
+
+    /// Where versions before issue 12 kept it: beside the data folder, shared by every
+    /// data folder of that parent. Still read when the new file is absent (a cluster left
+    /// running by an older collection-hub), and removed once it names no live process.
+    var legacyOwnerFile: URL { dataDirectory.deletingLastPathComponent().appendingPathComponent("postgres.owner") }
 
     /// Which process is responsible for stopping the server, so a successor can tell a
     /// crashed owner (adopt) from a live one (share).
     private func recordOwner() {
         try? String(getpid()).write(to: ownerFile, atomically: true, encoding: .utf8)
+        if let legacy = Self.pid(in: legacyOwnerFile), legacy == getpid() || !Self.isAlive(legacy) {
+            try? FileManager.default.removeItem(at: legacyOwnerFile)
+        }
     }
 
     private func recordedOwner() -> pid_t? {
-        (try? String(contentsOf: ownerFile, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        if FileManager.default.fileExists(atPath: ownerFile.path) { return Self.pid(in: ownerFile) }
+        return Self.pid(in: legacyOwnerFile)
     }
+
+    private static func pid(in file: URL) -> pid_t? {
+        (try? String(contentsOf: file, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    private static func isAlive(_ pid: pid_t) -> Bool { kill(pid, 0) == 0 || errno != ESRCH }
 
     /// True if a postmaster serves this data folder (pg_ctl status exit code 0).
     public func isRunning() throws -> Bool {

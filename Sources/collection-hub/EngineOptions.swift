@@ -8,6 +8,12 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("lease-timeout-s"), help: "Seconds before another process takes over a silent owner's runs.")
     var leaseTimeoutS: Double = 10
 
+    @Option(name: .customLong("max-executors"), help: "Runs this process executes at once.")
+    var maxExecutors: Int = 16
+
+    @Option(name: .customLong("max-executors-per-org"), help: "Runs of one org this process executes at once (default: three quarters of --max-executors), so other orgs' runs find a free executor.")
+    var maxExecutorsPerOrg: Int?
+
     @Option(name: .customLong("amazon-call-cents"), help: "Price of one Amazon product call, in cents.")
     var amazonCallCents: Int = 2
 
@@ -43,6 +49,10 @@ struct EngineOptions: ParsableArguments {
 
     func validate() throws {
         guard leaseTimeoutS >= 1 && leaseTimeoutS <= 3600 else { throw ValidationError("--lease-timeout-s must be between 1 and 3600") }
+        guard (1...256).contains(maxExecutors) else { throw ValidationError("--max-executors takes 1 to 256") }
+        if let perOrg = maxExecutorsPerOrg, !(1...maxExecutors).contains(perOrg) {
+            throw ValidationError("--max-executors-per-org takes 1 to --max-executors (\(maxExecutors))")
+        }
         guard amazonCallCents >= 0 && ebayCallCents >= 0 else { throw ValidationError("call prices cannot be negative") }
         guard retryMaxS >= 1 else { throw ValidationError("--retry-max-s must be at least 1") }
         if let rate = failureRate, !(0...1).contains(rate) { throw ValidationError("--sim-failure-rate must be between 0 and 1") }
@@ -78,6 +88,8 @@ struct EngineOptions: ParsableArguments {
     func engineConfig() -> EngineConfig {
         var c = EngineConfig()
         c.leaseTimeout = .milliseconds(Int(leaseTimeoutS * 1000))
+        c.maxExecutors = maxExecutors
+        c.maxExecutorsPerOrg = maxExecutorsPerOrg
         c.unitCosts = unitCosts
         c.backoff = Backoff(initial: .seconds(1), maximum: .milliseconds(Int(retryMaxS * 1000)), multiplier: 2, jitter: 0.2)
         return c

@@ -26,12 +26,28 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("client-queue-kib"), help: "Bytes (KiB) queued for one WebSocket client before it is closed as a slow consumer (4008).")
     var clientQueueKiB: Int = 4096
 
+    @Option(name: .customLong("request-timeout-s"), help: "Seconds a whole HTTP request (headers + body) may take to arrive; then 408 and close.")
+    var requestTimeoutS: Int = 10
+
+    @Option(name: .customLong("max-unfinished-body-mib"), help: "MiB of request bodies all unfinished HTTP requests may hold together; over it, 503 with Retry-After.")
+    var maxUnfinishedBodyMiB: Int = 32
+
+    @Option(name: .customLong("max-connections-per-address"), help: "Open connections (HTTP and WebSocket) per client address; one more gets 429. 0 = no limit.")
+    var maxConnectionsPerAddress: Int = 1024
+
+    @Option(name: .customLong("max-websockets-per-token"), help: "Open WebSocket connections per API token; one more upgrade gets 429. 0 = no limit.")
+    var maxWebSocketsPerToken: Int = 256
+
     @Flag(help: "Create a demo org and print an admin token with the dashboard URL.")
     var demo = false
 
     func validate() throws {
         _ = try parseListen()
         guard (64...1_048_576).contains(clientQueueKiB) else { throw ValidationError("--client-queue-kib takes 64 to 1048576") }
+        guard (1...3600).contains(requestTimeoutS) else { throw ValidationError("--request-timeout-s takes 1 to 3600") }
+        guard (1...65_536).contains(maxUnfinishedBodyMiB) else { throw ValidationError("--max-unfinished-body-mib takes 1 to 65536") }
+        guard (0...1_000_000).contains(maxConnectionsPerAddress) else { throw ValidationError("--max-connections-per-address takes 0 to 1000000") }
+        guard (0...1_000_000).contains(maxWebSocketsPerToken) else { throw ValidationError("--max-websockets-per-token takes 0 to 1000000") }
     }
 
     func parseListen() throws -> (String, Int) {
@@ -58,6 +74,10 @@ struct ServeCommand: ParsableCommand {
             config.port = port
             config.allowedOrigins = allowedOrigins
             config.maxQueuedBytesPerClient = clientQueueKiB * 1024
+            config.requestDeadlineSeconds = requestTimeoutS
+            config.maxHeldRequestBytes = maxUnfinishedBodyMiB << 20
+            config.maxConnectionsPerAddress = maxConnectionsPerAddress
+            config.maxWebSocketsPerToken = maxWebSocketsPerToken
             let service = CollectionService(pool: db.pool, unitCosts: engineOptions.unitCosts)
             let hub = Hub(config: config, pool: db.pool, api: CollectionAPI(service: service, logger: logger), logger: logger)
             try hub.start()
@@ -72,7 +92,7 @@ struct ServeCommand: ParsableCommand {
 
             let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(hub.boundPort)/"
             if demo {
-                let token = try DemoSetup.ensure(pool: db.pool)
+                let token = try DemoSetup.ensure(db)
                 print("""
 
                     CollectionHub is running.
@@ -104,14 +124,18 @@ struct ServeCommand: ParsableCommand {
     }
 }
 
-/// The demo org and a fresh admin token for `make run`.
+/// The demo org and its admin token for `make run`.
 enum DemoSetup {
-    static func ensure(pool: ConnectionPool) throws -> String {
-        let orgs = OrgRepository(pool: pool)
-        let org = try orgs.orgFind("demo") ?? orgs.orgCreate(name: "Demo Reselling Co", slug: "demo")
-        let user = try orgs.userEnsure(email: "admin@demo.example", displayName: "Demo Admin")
-        let (_, secret) = try TokenRepository(pool: pool).tokenCreate(
-            orgID: org.id, userID: user.id, name: "make run \(Date())", permissions: [Permission.adminAutomation])
-        return secret
+    /// The token is kept inside the embedded cluster's data folder; with DATABASE_URL in
+    /// .hub/, one file per database URL.
+    static func ensure(_ db: OpenDatabase) throws -> String {
+        let file: URL
+        if let embedded = db.embedded {
+            file = embedded.dataDirectory.appendingPathComponent("collection-hub.demo-token")
+        } else {
+            let digest = SHA256.hash(Array(db.conninfo.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+            file = URL(fileURLWithPath: ".hub/demo-token-\(digest)")
+        }
+        return try DemoToken.ensure(pool: db.pool, file: file)
     }
 }

@@ -131,6 +131,6 @@ final class RunLifecycleTests: XCTestCase {
     func testRawValuesMatchTheSchema() {
         XCTAssertEqual(RunStatus.allCases.map(\.rawValue), ["pending", "running", "paused", "completed", "failed", "cancelled"])
         XCTAssertEqual(RunReason.allCases.map(\.rawValue), ["admin", "provider_unavailable", "waiting_for_slot", "budget_exhausted",
-                                                            "cancelled_by_admin", "provider_error", "lease_lost"])
+                                                            "cancelled_by_admin", "provider_error", "lease_lost", "waiting_for_executor"])
     }
 }

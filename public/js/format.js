@@ -52,7 +52,9 @@ export function progress(run) {
 export function stateText(run, now = Date.now()) {
   const r = run.status_reason;
   switch (run.status) {
-    case "pending": return r === "waiting_for_slot" ? "waiting for a slot" : "starting";
+    case "pending":
+      if (r === "waiting_for_slot") return "waiting for a slot";
+      return r === "waiting_for_executor" ? "waiting for the engine" : "starting";
     case "running": return "running";
     case "paused":
       if (r === "provider_unavailable") {

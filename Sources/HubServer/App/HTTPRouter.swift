@@ -110,10 +110,11 @@ final class HTTPRouter: HTTPHandler {
     private func metrics(_ responder: HTTPResponder) {
         guard let fanOut else { return }
         let snapshot = fanOut.metrics
+        let transport = loop?.transportStats ?? TransportStats()
         work.async { [pool] in
             let usage = try? pool.query("SELECT pg_notification_queue_usage() AS u").first?.optionalString("u").flatMap(Double.init)
             let stats = pool.statistics
-            let text = snapshot.render(queueUsage: usage, poolOpen: stats.open, poolIdle: stats.idle)
+            let text = snapshot.render(queueUsage: usage, poolOpen: stats.open, poolIdle: stats.idle, transport: transport)
             responder.respond(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
         }
     }

@@ -46,6 +46,9 @@ public final class Hub: @unchecked Sendable {
         loopConfig.extraRequestHeaders.append("sec-fetch-site")
         // The fan-out closes slow clients itself (4008) well before this backstop.
         loopConfig.maxQueuedBytesPerSession = config.maxQueuedBytesPerClient * 2
+        loopConfig.requestDeadlineSeconds = config.requestDeadlineSeconds
+        loopConfig.maxHeldRequestBytes = config.maxHeldRequestBytes
+        loopConfig.maxConnectionsPerAddress = config.maxConnectionsPerAddress
         // Before the loop runs, so the first request is answered from memory. The LISTEN
         // connection's reload then covers changes made between this read and LISTEN.
         authenticator.loadNow()

@@ -25,6 +25,14 @@ public struct HubConfig: Sendable {
     /// Delay before the first LISTEN connect. Zero in service; tests set it to open the
     /// window in which clients subscribe before the hub listens.
     public var listenStartDelay: Duration = .zero
+    /// Seconds a whole HTTP request (headers + body) may take; then 408 and close.
+    public var requestDeadlineSeconds: Int = 10
+    /// Body bytes all unfinished HTTP requests together may hold; over it, 503 + Retry-After.
+    public var maxHeldRequestBytes: Int = 32 << 20
+    /// Open connections per client address (HTTP and WebSocket); over it, 429. 0 = no limit.
+    public var maxConnectionsPerAddress: Int = 0
+    /// Open WebSocket connections per API token; over it the upgrade gets 429. 0 = no limit.
+    public var maxWebSocketsPerToken: Int = 0
     /// Items sent in a subscribe snapshot (the most recent ones).
     public var snapshotItems: Int = 50
     /// A silent WebSocket is pinged after this many seconds and dropped when nothing valid

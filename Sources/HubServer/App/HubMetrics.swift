@@ -15,6 +15,7 @@ struct HubMetrics {
     var slowClientBytesAtClose = 0
     var listenReconnects = 0
     var backfills = 0
+    var webSocketsRefusedPerToken = 0
     var listenConnected = false
     var lastNotificationAt: ContinuousClock.Instant?
     /// Notify-to-send lag histogram (receive from libpq to frame queued), in milliseconds.
@@ -31,7 +32,7 @@ struct HubMetrics {
     }
 
     /// Prometheus text format.
-    func render(queueUsage: Double?, poolOpen: Int, poolIdle: Int) -> String {
+    func render(queueUsage: Double?, poolOpen: Int, poolIdle: Int, transport: TransportStats = TransportStats()) -> String {
         var s = ""
         func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
             s += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
@@ -49,6 +50,12 @@ struct HubMetrics {
         metric("hub_listen_reconnects_total", "counter", "LISTEN connection re-establishments.", "\(listenReconnects)")
         metric("hub_backfills_total", "counter", "Reads of missed items from the tables.", "\(backfills)")
         metric("hub_listen_connected", "gauge", "1 while the LISTEN connection is up.", listenConnected ? "1" : "0")
+        metric("hub_http_held_request_bytes", "gauge", "Body bytes held by unfinished HTTP requests.", "\(transport.heldRequestBytes)")
+        metric("hub_http_held_request_bytes_peak", "gauge", "Most body bytes ever held by unfinished HTTP requests.", "\(transport.peakHeldRequestBytes)")
+        metric("hub_http_refused_capacity_total", "counter", "Requests answered 503: the held-bytes cap was reached.", "\(transport.requestsRefusedForCapacity)")
+        metric("hub_http_request_deadline_expired_total", "counter", "Requests answered 408 at their deadline.", "\(transport.requestDeadlinesExpired)")
+        metric("hub_connections_refused_per_address_total", "counter", "Connections answered 429 over the per-address cap.", "\(transport.connectionsRefusedPerAddress)")
+        metric("hub_websockets_refused_per_token_total", "counter", "Upgrades answered 429 over the per-token cap.", "\(webSocketsRefusedPerToken)")
         metric("hub_db_pool_connections", "gauge", "Open pooled database connections.", "\(poolOpen)")
         metric("hub_db_pool_idle", "gauge", "Idle pooled database connections.", "\(poolIdle)")
         if let queueUsage {

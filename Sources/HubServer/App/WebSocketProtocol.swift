@@ -13,6 +13,8 @@ final class WebSocketProtocol: WebSocketHandler {
     let logger: Logger
     /// Messages a client may send per second before it is closed (subscribe floods).
     let maxMessagesPerSecond = 50
+    /// Open sessions per API token, for `HubConfig.maxWebSocketsPerToken`.
+    private var socketsPerToken: [UUID: Int] = [:]
 
     init(fanOut: FanOut, authenticator: Authenticator, config: HubConfig, logger: Logger) {
         self.fanOut = fanOut
@@ -43,6 +45,11 @@ final class WebSocketProtocol: WebSocketHandler {
         case .authenticated(let principal, let credential):
             guard principal.has(Permission.adminAutomation) || principal.has(Permission.collectionView) else {
                 return .rejectJSON(status: 403, code: "forbidden", message: "the token has no collection permission")
+            }
+            if config.maxWebSocketsPerToken > 0, (socketsPerToken[principal.tokenID] ?? 0) >= config.maxWebSocketsPerToken {
+                fanOut.metrics.webSocketsRefusedPerToken += 1
+                return .rejectJSON(status: 429, code: "too_many_connections",
+                                   message: "this token already has \(config.maxWebSocketsPerToken) WebSocket connections open")
             }
             return .accept(userInfo: PrincipalBox(principal, credential))
         }
@@ -79,6 +86,7 @@ final class WebSocketProtocol: WebSocketHandler {
         }
         // The captured credentials are no longer needed: keep per-connection memory small.
         session.forgetCapturedHeaders()
+        socketsPerToken[box.principal.tokenID, default: 0] += 1
         let client = ClientState(session: session, principal: box.principal, credential: box.credential)
         session.userInfo = client
         fanOut.metrics.connectionsOpened += 1
@@ -120,6 +128,8 @@ final class WebSocketProtocol: WebSocketHandler {
     func didClose(_ session: WebSocketSession) {
         guard let client = session.userInfo as? ClientState else { return }
         fanOut.metrics.connectionsOpen -= 1
+        let token = client.principal.tokenID
+        if let n = socketsPerToken[token] { socketsPerToken[token] = n > 1 ? n - 1 : nil }
         fanOut.clientClosed(client)
         session.userInfo = nil
     }

@@ -46,10 +46,13 @@ public struct HTTPRequest: Sendable {
     public let body: [UInt8]
     /// Client IP address as text.
     public let peerAddress: String
+    /// What `HTTPHandler.admit` attached to the request (nil when it was not asked).
+    public let admissionContext: (any Sendable)?
 
     /// Builds a request (the transport does this; public for handler tests).
     public init(method: HTTPMethod, path: String, query: String = "", queryItems: [(name: String, value: String)] = [],
-                headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], peerAddress: String = "") {
+                headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], peerAddress: String = "",
+                admissionContext: (any Sendable)? = nil) {
         self.method = method
         self.path = path
         self.query = query
@@ -57,6 +60,7 @@ public struct HTTPRequest: Sendable {
         self.headers = headers
         self.body = body
         self.peerAddress = peerAddress
+        self.admissionContext = admissionContext
     }
 
     /// First value of header `name` (case-insensitive).
@@ -70,6 +74,10 @@ public struct HTTPRequest: Sendable {
 /// arrived; respond through `responder` from any thread, exactly once.
 public protocol HTTPHandler: AnyObject {
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder)
+    /// Called on the loop thread when the headers of a request with a body are complete,
+    /// before any of the body is buffered: decide through `ticket` (now, or later from any
+    /// thread). The default accepts every body up to the loop's `maxHTTPBodyBytes`.
+    func admit(_ head: HTTPRequestHead, _ ticket: HTTPAdmissionTicket)
 }
 
 /// Completes one HTTP request. Thread-safe: `respond` may be called from any thread;
@@ -150,17 +158,22 @@ final class HTTPConnection {
     /// Loop thread.
     init(wsi: OpaquePointer) { self.wsi = wsi }
 
-    /// The connection is gone: pending responses become no-ops.
+    /// True until the first request's headers complete: that request's deadline counts
+    /// from the accept, later ones (keep-alive) from their headers.
+    var firstRequest = true
+
+    /// The connection is gone: pending responses become no-ops, held body bytes are
+    /// released and the request deadline is cancelled.
     func detach() {
         wsi = nil
-        current?.state = .abandoned
+        current?.retire()
         current = nil
     }
 }
 
 /// One request/response exchange.
 final class HTTPTransaction {
-    enum State { case receivingBody, awaitingResponse, responding, done, abandoned }
+    enum State { case admitting, receivingBody, awaitingResponse, responding, done, abandoned }
 
     let id: UInt64
     weak var connection: HTTPConnection?
@@ -170,9 +183,22 @@ final class HTTPTransaction {
     let queryFragments: [String]
     let headers: [(String, String)]
     let peerAddress: String
+    /// Reading is paused (lws_rx_flow_control) while the admission decision is pending.
+    var rxPaused = false
+    /// Grows as bytes arrive (never reserved from Content-Length).
     var body: [UInt8] = []
     var bodyTooLarge = false
+    /// The body's end arrived (possibly while the admission decision was pending).
+    var bodyComplete = false
+    /// Body cap decided at admission.
+    var maxBodyBytes = 0
+    var admissionContext: (any Sendable)?
     var output: HTTPOutput?
+    /// Bytes of `body` counted in the loop's `heldRequestBytes`; `limits` gives them back.
+    var heldBytes = 0
+    weak var limits: RequestLimits?
+    /// Fires at the request deadline (headers + body); cancelled once the request is complete.
+    var deadline: TimerHandle?
 
     /// Loop thread.
     init(id: UInt64, connection: HTTPConnection, method: HTTPMethod, path: String,
@@ -184,6 +210,23 @@ final class HTTPTransaction {
         self.queryFragments = queryFragments
         self.headers = headers
         self.peerAddress = peerAddress
+    }
+
+    /// The body is no longer being received: stop holding its bytes and its deadline.
+    func finishReceiving() {
+        limits?.release(self)
+        deadline?.cancel()
+        deadline = nil
+    }
+
+    /// Stop counting the body's bytes (it is being discarded).
+    func finishHolding() { limits?.release(self) }
+
+    /// The exchange is over without a response (connection gone or replaced).
+    func retire() {
+        state = .abandoned
+        body = []
+        finishReceiving()
     }
 }
 
@@ -219,7 +262,7 @@ extension HubLoop {
         let connection = box.http ?? HTTPConnection(wsi: wsi)
         box.http = connection
         connection.wsi = wsi
-        connection.current?.state = .abandoned
+        connection.current?.retire()
 
         let path = uri.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? "/"
         nextTransactionID += 1
@@ -229,12 +272,19 @@ extension HubLoop {
             path: path, queryFragments: LWSHeaders.queryFragments(wsi), headers: headers,
             peerAddress: LWSHeaders.peerAddress(wsi))
         connection.current = transaction
+        armRequestDeadline(transaction, connection: connection, box: box)
 
-        guard HubLoop.method(of: wsi) != nil else {
-            startResponse(transaction, status: 405, headers: [("Content-Type", "application/json")],
-                          body: jsonErrorBody(code: "method_not_allowed", message: "method not supported"),
-                          closeAfter: true)
+        func refuse(_ status: Int, _ code: String, _ message: String, extra: [(String, String)] = []) -> Int32 {
+            startResponse(transaction, status: status, headers: [("Content-Type", "application/json")] + extra,
+                          body: jsonErrorBody(code: code, message: message), closeAfter: true)
             return 0
+        }
+        if box.overAddressCap {
+            limits.noteRefusedPerAddress()
+            return refuse(429, "too_many_connections", "too many connections from \(transaction.peerAddress)")
+        }
+        guard HubLoop.method(of: wsi) != nil else {
+            return refuse(405, "method_not_allowed", "method not supported")
         }
         let lengthHeader = headers.first { $0.0 == "content-length" }?.1
         let chunked = headers.contains { $0.0 == "transfer-encoding" }
@@ -242,67 +292,140 @@ extension HubLoop {
         if chunked || (bodyMethod && lengthHeader == nil) {
             // lws 4.1 cannot read chunked request bodies; without a length it would wait
             // for 100 MB. Answer and close.
-            startResponse(transaction, status: 411, headers: [("Content-Type", "application/json")],
-                          body: jsonErrorBody(code: "length_required", message: "a Content-Length header is required"),
-                          closeAfter: true)
-            return 0
+            return refuse(411, "length_required", "a Content-Length header is required")
         }
         var contentLength = 0
         if let lengthHeader {
             guard let value = Int(lengthHeader.trimmingCharacters(in: .whitespaces)), value >= 0 else {
-                startResponse(transaction, status: 400, headers: [("Content-Type", "application/json")],
-                              body: jsonErrorBody(code: "bad_request", message: "invalid Content-Length"),
-                              closeAfter: true)
-                return 0
+                return refuse(400, "bad_request", "invalid Content-Length")
             }
             contentLength = value
         }
         if contentLength > max(8 * config.maxHTTPBodyBytes, 8 << 20) {
             // Far too big to be worth reading just to keep the connection: answer now, close.
-            startResponse(transaction, status: 413, headers: [("Content-Type", "application/json")],
-                          body: jsonErrorBody(code: "payload_too_large",
-                                              message: "request body exceeds \(config.maxHTTPBodyBytes) bytes"),
-                          closeAfter: true)
+            return refuse(413, "payload_too_large", "request body exceeds \(config.maxHTTPBodyBytes) bytes")
+        }
+        // lws itself calls HTTP_BODY + HTTP_BODY_COMPLETION for an explicit empty POST.
+        guard contentLength > 0 || (lengthHeader != nil && transaction.method == .POST) else {
+            dispatch(transaction, wsi: wsi)
             return 0
         }
-        if contentLength > 0 {
-            // lws delivers HTTP_BODY chunks then HTTP_BODY_COMPLETION. A body over the limit
-            // (but not absurdly so) is read and discarded so the 413 arrives on a connection
-            // that stays usable (closing with unread input would reset it).
-            if contentLength > config.maxHTTPBodyBytes { transaction.bodyTooLarge = true }
-            else { transaction.body.reserveCapacity(contentLength) }
-            transaction.state = .receivingBody
-            return 0
+        // Ask the handler (e.g. authenticate) before buffering a single body byte. Until it
+        // answers, the socket is not read: what lws already read with the headers is all
+        // that can arrive, and it counts against the global cap like any body byte.
+        transaction.state = .admitting
+        let head = HTTPRequestHead(method: transaction.method, path: path, headers: HTTPHeaders(headers),
+                                   contentLength: contentLength, peerAddress: transaction.peerAddress)
+        let decided = LoopSlot<HTTPAdmission?>(nil)
+        let inline = LoopSlot(true)
+        let target = LoopBound(transaction)
+        let declaredLength = contentLength
+        let ticket = HTTPAdmissionTicket { [weak self] admission in
+            guard let self else { return }
+            if self.isOnLoop && inline.value {
+                decided.value = admission
+            } else {
+                self.post { [weak self] in self?.admitted(target.value, admission, contentLength: declaredLength) }
+            }
         }
-        if lengthHeader != nil && transaction.method == .POST {
-            // lws itself calls HTTP_BODY + HTTP_BODY_COMPLETION for an explicit empty POST.
-            transaction.state = .receivingBody
-            return 0
+        guard let httpHandler else { return refuse(503, "unavailable", "server is stopping") }
+        httpHandler.admit(head, ticket)
+        inline.value = false
+        if let admission = decided.value {
+            admitted(transaction, admission, contentLength: contentLength)
+        } else if transaction.state == .admitting {
+            lws_rx_flow_control(wsi, 0)
+            transaction.rxPaused = true
         }
-        dispatch(transaction, wsi: wsi)
         return 0
+    }
+
+    /// Loop thread: applies the admission decision for `transaction` (ignored when the
+    /// request is no longer waiting for it: deadline passed, connection gone).
+    private func admitted(_ transaction: HTTPTransaction, _ admission: HTTPAdmission, contentLength: Int) {
+        guard transaction.state == .admitting, let wsi = transaction.connection?.wsi else { return }
+        if transaction.rxPaused {
+            transaction.rxPaused = false
+            lws_rx_flow_control(wsi, 1)
+        }
+        let maxBody: Int
+        switch admission {
+        case .reject(let status, let code, let message):
+            transaction.body = []
+            startResponse(transaction, status: status, headers: [("Content-Type", "application/json")],
+                          body: jsonErrorBody(code: code, message: message), closeAfter: true)
+            return
+        case .accept(let cap, let context):
+            transaction.admissionContext = context
+            if let cap, contentLength > cap {
+                // A tight cap (e.g. the login form): answer without reading the body.
+                transaction.body = []
+                startResponse(transaction, status: 413, headers: [("Content-Type", "application/json")],
+                              body: jsonErrorBody(code: "payload_too_large", message: "request body exceeds \(cap) bytes"),
+                              closeAfter: true)
+                return
+            }
+            maxBody = min(cap ?? config.maxHTTPBodyBytes, config.maxHTTPBodyBytes)
+        }
+        transaction.maxBodyBytes = maxBody
+        if contentLength > maxBody {
+            // Over the loop's limit (but not absurdly so): read and discard, so the 413
+            // arrives on a connection that stays usable (closing with unread input resets it).
+            transaction.bodyTooLarge = true
+            transaction.body = []
+            transaction.finishHolding()
+        } else if !limits.canHold(contentLength - transaction.heldBytes) {
+            limits.noteRefusedForCapacity()
+            transaction.body = []
+            startResponse(transaction, status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
+                          body: jsonErrorBody(code: "server_busy", message: "too many unfinished requests; retry shortly"),
+                          closeAfter: true)
+            return
+        }
+        transaction.state = .receivingBody
+        if transaction.bodyComplete { httpBodyComplete(wsi: wsi) }
     }
 
     /// LWS_CALLBACK_HTTP_BODY (loop thread).
     func httpBodyChunk(wsi: OpaquePointer, data: UnsafeMutableRawPointer?, length: Int) -> Int32 {
-        guard let transaction = existingBox(wsi)?.http?.current, transaction.state == .receivingBody else { return 0 }
+        guard let transaction = existingBox(wsi)?.http?.current,
+              transaction.state == .receivingBody || transaction.state == .admitting else { return 0 }
         guard !transaction.bodyTooLarge, let data, length > 0 else { return 0 }
-        if transaction.body.count + length > config.maxHTTPBodyBytes {
+        let cap = transaction.state == .admitting ? config.maxHTTPBodyBytes : transaction.maxBodyBytes
+        if transaction.body.count + length > cap {
             transaction.bodyTooLarge = true
             transaction.body = []  // keep discarding; answer 413 at completion
+            transaction.finishHolding()
+            return 0
+        }
+        guard limits.canHold(length) else {
+            // Server capacity, not the client's fault: 503, and stop reading this body.
+            limits.noteRefusedForCapacity()
+            transaction.body = []
+            transaction.finishHolding()
+            if transaction.state == .admitting { transaction.state = .receivingBody }
+            startResponse(transaction, status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
+                          body: jsonErrorBody(code: "server_busy", message: "too many unfinished requests; retry shortly"),
+                          closeAfter: true)
             return 0
         }
         transaction.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+        limits.hold(length, for: transaction)
         return 0
     }
 
     /// LWS_CALLBACK_HTTP_BODY_COMPLETION (loop thread).
     func httpBodyComplete(wsi: OpaquePointer) -> Int32 {
-        guard let transaction = existingBox(wsi)?.http?.current, transaction.state == .receivingBody else { return 0 }
+        guard let transaction = existingBox(wsi)?.http?.current else { return 0 }
+        if transaction.state == .admitting {
+            transaction.bodyComplete = true  // finished once the decision arrives
+            return 0
+        }
+        guard transaction.state == .receivingBody else { return 0 }
         if transaction.bodyTooLarge {
             startResponse(transaction, status: 413, headers: [("Content-Type", "application/json")],
                           body: jsonErrorBody(code: "payload_too_large",
-                                              message: "request body exceeds \(config.maxHTTPBodyBytes) bytes"))
+                                              message: "request body exceeds \(transaction.maxBodyBytes) bytes"))
             return 0
         }
         dispatch(transaction, wsi: wsi)
@@ -312,6 +435,7 @@ extension HubLoop {
     /// Loop thread: hands a complete request to the HTTPHandler.
     private func dispatch(_ transaction: HTTPTransaction, wsi: OpaquePointer) {
         transaction.state = .awaitingResponse
+        transaction.finishReceiving()
         // lws's own 5 s content timeout is still armed: give the handler its own budget.
         lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, Int32(clamping: config.httpHandlerTimeoutSeconds))
         let items: [(name: String, value: String)] = transaction.queryFragments.map { fragment in
@@ -324,7 +448,7 @@ extension HubLoop {
             method: transaction.method, path: transaction.path,
             query: transaction.queryFragments.joined(separator: "&"), queryItems: items,
             headers: HTTPHeaders(transaction.headers), body: transaction.body,
-            peerAddress: transaction.peerAddress)
+            peerAddress: transaction.peerAddress, admissionContext: transaction.admissionContext)
         transaction.body = []
         let responder = HTTPResponder(loop: self, transaction: transaction)
         guard let httpHandler else {
@@ -339,9 +463,19 @@ extension HubLoop {
     func startResponse(_ transaction: HTTPTransaction, status: Int, headers: [(String, String)],
                        body: [UInt8], closeAfter: Bool = false) {
         preconditionOnLoop()
-        guard transaction.state == .awaitingResponse || transaction.state == .receivingBody,
+        guard transaction.state == .awaitingResponse || transaction.state == .receivingBody
+                || transaction.state == .admitting,
               let connection = transaction.connection, connection.current === transaction,
               let wsi = connection.wsi else { return }
+        if transaction.state != .awaitingResponse {
+            // Answered before the body was complete: the connection closes after this.
+            transaction.finishReceiving()
+            transaction.body = []
+        }
+        if transaction.rxPaused {
+            transaction.rxPaused = false
+            lws_rx_flow_control(wsi, 1)
+        }
         transaction.state = .responding
         // A body still on the wire (413 after discarding is fully read; 411/400/405 are
         // not) cannot be skipped on keep-alive: those close after the response.

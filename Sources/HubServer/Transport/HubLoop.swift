@@ -43,6 +43,8 @@ public final class HubLoop: @unchecked Sendable {
     var sessions: [UInt64: WebSocketSession] = [:]
     var timers: [ObjectIdentifier: TimerHandle] = [:]
     var adopted: [ObjectIdentifier: AdoptedDescriptor] = [:]
+    /// Bounds on unfinished request bodies and connections per address.
+    let limits: RequestLimits
 
     /// Creates the lws context and binds the listening socket (so a port clash is reported
     /// here, as `HubLoopError.portInUse`), but services nothing until `start()`.
@@ -59,7 +61,12 @@ public final class HubLoop: @unchecked Sendable {
         guard config.wsPingIntervalSeconds == 0 || config.wsHangupSeconds > config.wsPingIntervalSeconds else {
             throw HubLoopError.invalidConfig("wsHangupSeconds must exceed wsPingIntervalSeconds")
         }
+        guard config.requestDeadlineSeconds >= 1, config.maxHeldRequestBytes >= 0, config.maxConnectionsPerAddress >= 0 else {
+            throw HubLoopError.invalidConfig("request deadline, held-bytes cap or per-address cap out of range")
+        }
         self.config = config
+        self.limits = RequestLimits(maxHeldBytes: config.maxHeldRequestBytes,
+                                    maxConnectionsPerAddress: config.maxConnectionsPerAddress)
         self.httpHandler = http
         self.webSocketHandler = websocket
         self.scratchCapacity = max(config.maxFrameBytes, 64 * 1024) + 16 * 1024
@@ -257,6 +264,9 @@ public final class HubLoop: @unchecked Sendable {
         if !hostIsIPv6 { vinfo.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
         vinfo.keepalive_timeout = Int32(clamping: config.httpKeepAliveSeconds)
         vinfo.timeout_secs = UInt32(clamping: config.ioTimeoutSeconds)
+        // Bounds a header block once lws attaches its header table. The request deadline
+        // itself is ours (RequestDeadline.swift): lws re-arms its body timer at every chunk.
+        vinfo.timeout_secs_ah_idle = UInt32(clamping: config.requestDeadlineSeconds)
         vinfo.retry_and_idle_policy = UnsafePointer(retryPolicy)
         guard let vh = lws_create_vhost(ctx, &vinfo) else {
             core.stop()  // destroys the context (never started)
@@ -360,6 +370,15 @@ let hubServerCallback: @convention(c) (
 final class ConnectionBox {
     var http: HTTPConnection?
     var session: WebSocketSession?
+    /// When the connection was accepted (the first request's deadline counts from here).
+    var acceptedAt = ContinuousClock.now
+    /// The client address counted in `RequestLimits` (nil: not counted).
+    var countedAddress: String?
+    /// Over the per-address cap: its first request is answered 429 and it closes.
+    var overAddressCap = false
+    /// Kills the connection if its first request's headers are not complete in time;
+    /// cancelled when the wsi is destroyed (the timer holds the raw wsi).
+    var headerDeadline: TimerHandle?
 
     #if DEBUG
     /// Live boxes, for leak checks in tests.
@@ -378,6 +397,11 @@ extension HubLoop {
         switch reason {
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
             if core.isOnLoop { core.drainPending() }
+            return 0
+
+        // ---- Accepted connections (counted per client address)
+        case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+            connectionAccepted(wsi: wsi)
             return 0
 
         // ---- HTTP
@@ -439,6 +463,9 @@ extension HubLoop {
             lws_set_opaque_user_data(wsi, nil)
             let object = Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue()
             if let box = object as? ConnectionBox {
+                if let address = box.countedAddress { limits.connectionClosed(address: address) }
+                box.headerDeadline?.cancel()
+                box.headerDeadline = nil
                 box.http?.detach()
                 if let session = box.session, session.wsi != nil { webSocketClosed(session) }
                 Unmanaged<ConnectionBox>.fromOpaque(raw).release()

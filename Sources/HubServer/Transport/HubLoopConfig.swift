@@ -47,6 +47,17 @@ public struct HubLoopConfig: Sendable {
     public var httpHandlerTimeoutSeconds: Int = 30
     /// Seconds lws allows for header / body arrival and similar I/O phases.
     public var ioTimeoutSeconds: Int = 20
+    /// Seconds a whole HTTP request (headers + body) may take to arrive; past it the
+    /// request is answered 408 and the connection closed (a client dribbling its body
+    /// cannot hold a connection and its buffer open).
+    public var requestDeadlineSeconds: Int = 10
+    /// Body bytes all unfinished requests together may hold; a request that would go over
+    /// it is answered 503 with Retry-After and closed. Bodies are never reserved ahead
+    /// from Content-Length: only bytes that arrived count.
+    public var maxHeldRequestBytes: Int = 32 << 20
+    /// Open connections (HTTP and WebSocket) per client address; one more is answered 429
+    /// at its first request and closed. 0 = no limit.
+    public var maxConnectionsPerAddress: Int = 0
     /// Seconds an idle HTTP/1.1 keep-alive connection is kept open.
     public var httpKeepAliveSeconds: Int = 15
     /// WebSocket keepalive: a PING is sent after this many idle seconds (0 = lws default 300).

@@ -409,6 +409,13 @@ extension HubLoop {
         } else {
             path = ""
         }
+        if existingBox(wsi)?.overAddressCap == true {
+            limits.noteRefusedPerAddress()
+            _ = writeImmediateResponse(wsi: wsi, status: 429, headers: [],
+                                       body: jsonErrorBody(code: "too_many_connections",
+                                                           message: "too many connections from \(LWSHeaders.peerAddress(wsi))"))
+            return 1
+        }
         guard path == config.wsPath else {
             _ = writeImmediateResponse(wsi: wsi, status: 404, headers: [],
                                        body: jsonErrorBody(code: "not_found", message: "no WebSocket endpoint at this path"))

@@ -10,25 +10,30 @@ extension RunRepository {
         public let token: Int64
     }
 
-    /// Claims one run this process may execute: a pending run of an org with a free slot,
-    /// or a run whose lease expired (its owner died). Returns nil when there is none.
-    public func runClaimNext(owner: String, leaseSeconds: Double) throws -> (RunRecord, Lease)? {
+    /// Claims one run this process may execute: a run whose lease expired (its owner
+    /// died) first, else a pending run of an org with a free slot, picking the org with the
+    /// fewest live runs (oldest run first within it) so one org's backlog cannot starve
+    /// another's. `maxPerOrg` caps how many of one org's runs this process executes at once,
+    /// leaving executors for other orgs. Returns nil when there is none.
+    public func runClaimNext(owner: String, leaseSeconds: Double, maxPerOrg: Int = Int(Int32.max)) throws -> (RunRecord, Lease)? {
         try pool.withTransaction { c in
             // Claims are rare; one at a time across all processes keeps the slot count exact.
             try c.query("SELECT pg_advisory_xact_lock($1)", [Int64(0x436f_6c6c_4375_6c6d)])
             guard let row = try c.query("""
                 WITH live AS (
-                    SELECT org_id, count(*) AS n FROM collection_runs
+                    SELECT org_id, count(*) AS n, count(*) FILTER (WHERE lease_owner = $1 AND lease_expires_at > now()) AS mine
+                    FROM collection_runs
                     WHERE status = 'running' OR (status = 'paused' AND status_reason = 'provider_unavailable')
                     GROUP BY org_id
                 ), candidate AS (
                     SELECT r.id FROM collection_runs r
                     LEFT JOIN collection_settings s ON s.org_id = r.org_id
                     LEFT JOIN live l ON l.org_id = r.org_id
-                    WHERE (r.status = 'pending' AND COALESCE(l.n, 0) < COALESCE(s.max_concurrent_runs, 3))
+                    WHERE COALESCE(l.mine, 0) < $3
+                      AND ((r.status = 'pending' AND COALESCE(l.n, 0) < COALESCE(s.max_concurrent_runs, 3))
                        OR ((r.status = 'running' OR (r.status = 'paused' AND r.status_reason = 'provider_unavailable'))
-                           AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now()))
-                    ORDER BY r.created_at
+                           AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())))
+                    ORDER BY r.status = 'pending', COALESCE(l.n, 0), r.created_at
                     LIMIT 1
                     FOR UPDATE OF r SKIP LOCKED
                 )
@@ -40,31 +45,37 @@ extension RunRepository {
                     lease_expires_at = now() + make_interval(secs => $2), heartbeat_at = now(), updated_at = now()
                 FROM candidate WHERE r.id = candidate.id
                 RETURNING \(RunRecord.columns.split(separator: ",").map { "r." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
-                """, [owner, leaseSeconds]).first else { return nil }
+                """, [owner, leaseSeconds, Int64(maxPerOrg)]).first else { return nil }
             let run = try RunRecord(row: row)
             return (run, Lease(runID: run.id, owner: owner, token: run.leaseToken))
         }
     }
 
-    /// Marks pending runs that have no free slot as waiting_for_slot (and clears the mark
-    /// on those that now have one), so the dashboard can say why they have not started.
-    public func runMarkWaiting() throws {
+    /// Says why each pending run has not started: `waiting_for_slot` when its org already
+    /// has `max_concurrent_runs` live runs; `waiting_for_executor` when `executorsFull` (the
+    /// caller's executors are all busy) or `owner` already runs `maxPerOrg` of the org's
+    /// runs; else no reason (it is about to be claimed). Called after a claim pass.
+    public func runMarkWaiting(owner: String = "", maxPerOrg: Int = Int(Int32.max), executorsFull: Bool = false) throws {
         try pool.query("""
             WITH live AS (
-                SELECT org_id, count(*) AS n FROM collection_runs
+                SELECT org_id, count(*) AS n, count(*) FILTER (WHERE lease_owner = $1 AND lease_expires_at > now()) AS mine
+                FROM collection_runs
                 WHERE status = 'running' OR (status = 'paused' AND status_reason = 'provider_unavailable')
                 GROUP BY org_id
+            ), waiting AS (
+                SELECT r2.id, CASE
+                        WHEN COALESCE(l.n, 0) >= COALESCE(s.max_concurrent_runs, 3) THEN 'waiting_for_slot'
+                        WHEN $3 OR COALESCE(l.mine, 0) >= $2 THEN 'waiting_for_executor'
+                        ELSE NULL END AS reason
+                FROM collection_runs r2
+                LEFT JOIN collection_settings s ON s.org_id = r2.org_id
+                LEFT JOIN live l ON l.org_id = r2.org_id
+                WHERE r2.status = 'pending'
             )
-            UPDATE collection_runs r SET status_reason = CASE
-                    WHEN COALESCE(l.n, 0) >= COALESCE(s.max_concurrent_runs, 3) THEN 'waiting_for_slot' ELSE NULL END,
-                updated_at = now()
-            FROM collection_runs r2
-            LEFT JOIN collection_settings s ON s.org_id = r2.org_id
-            LEFT JOIN live l ON l.org_id = r2.org_id
-            WHERE r.id = r2.id AND r.status = 'pending'
-              AND r.status_reason IS DISTINCT FROM CASE
-                    WHEN COALESCE(l.n, 0) >= COALESCE(s.max_concurrent_runs, 3) THEN 'waiting_for_slot' ELSE NULL END
-            """)
+            UPDATE collection_runs r SET status_reason = w.reason, updated_at = now()
+            FROM waiting w
+            WHERE r.id = w.id AND r.status = 'pending' AND r.status_reason IS DISTINCT FROM w.reason
+            """, [owner, Int64(maxPerOrg), executorsFull])
     }
 
     /// Extends the lease; false when the fence no longer matches (paused, cancelled, taken).

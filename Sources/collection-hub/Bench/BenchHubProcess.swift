@@ -21,7 +21,9 @@ final class BenchHubProcess {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         p.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--data-dir", work.appendingPathComponent("pg").path, "--demo",
-                       "--pool-size", "16"] + (engine ? ["--sim-latency-ms", "0", "--sim-failure-rate", "0"] : ["--no-engine"]) + extraArguments
+                       "--pool-size", "16",
+                       // Benchmarks hold thousands of connections from one address and token.
+                       "--max-connections-per-address", "0", "--max-websockets-per-token", "0"] + (engine ? ["--sim-latency-ms", "0", "--sim-failure-rate", "0"] : ["--no-engine"]) + extraArguments
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle(forWritingAtPath: "/dev/null")

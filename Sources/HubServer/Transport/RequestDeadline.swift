@@ -1,0 +1,69 @@
+import CLibWebSockets
+import Foundation
+
+/// One deadline for a whole HTTP request (headers + body), and the per-address count of
+/// accepted connections. Loop thread.
+extension HubLoop {
+    /// LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: a socket was accepted. Counts it for its
+    /// address; one over the cap is answered 429 at its first request (a JSON error the
+    /// client can read, rather than a bare reset) and closed.
+    func connectionAccepted(wsi: OpaquePointer) {
+        // Only accepted sockets: never a wsi whose opaque pointer holds something else.
+        guard lws_get_protocol(wsi)?.pointee.id == HubLoop.mainProtocolID || lws_get_protocol(wsi) == nil,
+              lws_get_opaque_user_data(wsi) == nil || existingBox(wsi) != nil else { return }
+        let box = box(for: wsi)
+        guard box.countedAddress == nil else { return }
+        let address = LWSHeaders.peerAddress(wsi)
+        box.countedAddress = address
+        box.acceptedAt = .now
+        if !limits.connectionOpened(address: address) {
+            box.overAddressCap = true
+        }
+        // The first request's headers must complete within the deadline too. (lws's own
+        // header timer is replaced by its accept-time timer on this path.) Once headers
+        // complete, the request's own deadline takes over and this one finds work done.
+        let target = LoopBound(wsi)
+        box.headerDeadline = schedule(after: .seconds(config.requestDeadlineSeconds)) { [weak self, weak box] in
+            guard let self, let box, box.http == nil, box.session == nil else { return }
+            self.limits.noteDeadlineExpired()
+            lws_set_timeout(target.value, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+        }
+    }
+
+    /// Headers just completed: schedules the request's deadline. The first request on a
+    /// connection counts from the accept (its headers were part of the same budget);
+    /// a keep-alive request counts from its headers, whose own arrival lws's header timer
+    /// bounds (an idle keep-alive wait is not the request's time).
+    func armRequestDeadline(_ transaction: HTTPTransaction, connection: HTTPConnection, box: ConnectionBox) {
+        let budget = Duration.seconds(config.requestDeadlineSeconds)
+        let elapsed: Duration = connection.firstRequest ? ContinuousClock.now - box.acceptedAt : .zero
+        connection.firstRequest = false
+        let remaining = max(budget - elapsed, .milliseconds(1))
+        transaction.limits = limits
+        transaction.deadline = schedule(after: remaining) { [weak self, weak transaction] in
+            guard let self, let transaction else { return }
+            self.requestDeadlineExpired(transaction)
+        }
+    }
+
+    /// The request is still incomplete at its deadline: 408 and close. The response is
+    /// written at the next writeable callback; lws's own kill timer backs it up in case the
+    /// client does not read either.
+    private func requestDeadlineExpired(_ transaction: HTTPTransaction) {
+        transaction.deadline = nil
+        guard transaction.state == .admitting || transaction.state == .receivingBody,
+              let wsi = transaction.connection?.wsi else { return }
+        limits.noteDeadlineExpired()
+        startResponse(transaction, status: 408, headers: [("Content-Type", "application/json")],
+                      body: jsonErrorBody(code: "request_timeout",
+                                          message: "the request did not arrive within \(config.requestDeadlineSeconds) s"),
+                      closeAfter: true)
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, Int32(clamping: max(2, config.ioTimeoutSeconds / 4)))
+    }
+
+    /// Counters for /metrics. Loop thread.
+    public var transportStats: TransportStats {
+        preconditionOnLoop()
+        return limits.stats
+    }
+}
