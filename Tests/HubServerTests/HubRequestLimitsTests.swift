@@ -56,7 +56,8 @@ final class HubRequestLimitsTests: XCTestCase {
         // Only what lws read together with the headers was ever held.
         XCTAssertLessThanOrEqual(try XCTUnwrap(metric("hub_http_held_request_bytes_peak", port: h.port)), 1 << 20)
         // The login endpoint still works with a small body.
-        let login = try XCTUnwrap(http(port: h.port, method: "POST", path: "/api/v1/session", body: "{\"token\":\"\(h.tokenA)\"}"))
+        let login = try XCTUnwrap(http(port: h.port, method: "POST", path: "/api/v1/session", headers: ["Origin: http://127.0.0.1:\(h.port)"],
+                                        body: "{\"token\":\"\(h.tokenA)\"}"))
         XCTAssertEqual(login.status, 200, login.body)
     }
 

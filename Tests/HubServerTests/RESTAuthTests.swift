@@ -39,7 +39,10 @@ final class RESTAuthTests: XCTestCase {
             ("empty bearer", ["Authorization: Bearer "]),
             // An Authorization header wins over the cookie, even when it is unusable.
             ("bad header beats cookie", ["Authorization: Token x", "Cookie: chub_session=\(h.tokenA)"]),
-            ("unknown cookie", ["Cookie: chub_session=chub_nope"]),
+            // With the hub's own Origin: without one, an unsafe cookie request is refused
+            // (403 origin_required) before its credential is even looked at.
+            ("unknown cookie", ["Cookie: chub_session=chub_nope", "Origin: http://127.0.0.1:\(h.port)"]),
+            ("a token as the cookie", ["Cookie: chub_session=\(h.tokenA)", "Origin: http://127.0.0.1:\(h.port)"]),
             ("cookie of another name", ["Cookie: session=\(h.tokenA)"]),
         ]
         for route in everyRoute(h, run: run) {
@@ -74,15 +77,24 @@ final class RESTAuthTests: XCTestCase {
         assertError(try h.rest("GET", "/runs", token: bare), 403, "forbidden")
     }
 
+    /// A session cookie for `token`, from a login as the dashboard makes it.
+    private func session(_ h: HubHarness, token: String) throws -> String {
+        let answer = try HTTPProbe(port: h.port).send("POST", "/api/v1/session",
+                                                       headers: [("Content-Type", "application/json"), ("Origin", "http://127.0.0.1:\(h.port)")],
+                                                       body: "{\"token\":\"\(token)\"}")
+        XCTAssertEqual(answer.status, 200, answer.body)
+        return try XCTUnwrap(answer.cookie("chub_session"))
+    }
+
     func testCookieCarriesTheSameRights() throws {
         let h = try HubHarness()
         _ = try h.makeRun()
         // Other cookies around ours, with the spacing browsers send.
-        let cookie = "Cookie: theme=dark; chub_session=\(h.tokenA); other=1"
+        let cookie = "Cookie: theme=dark; chub_session=\(try session(h, token: h.tokenA)); other=1"
         let runs = try h.rest("GET", "/runs", token: nil, headers: [cookie])
         XCTAssertEqual(runs.status, 200, runs.text)
         XCTAssertEqual(runs.items.count, 1)
-        let viewer = "Cookie: chub_session=\(h.viewerA)"
+        let viewer = "Cookie: chub_session=\(try session(h, token: h.viewerA))"
         assertError(try h.rest("GET", "/runs", token: nil, headers: [viewer]), 403, "forbidden")
         XCTAssertEqual(try h.rest("GET", "/status", token: nil, headers: [viewer]).status, 200)
     }
@@ -142,7 +154,9 @@ final class RESTAuthTests: XCTestCase {
     func testSessionLoginWhoAmIAndLogout() throws {
         let h = try HubHarness()
         func session(_ method: String, body: String? = nil, headers: [String] = []) throws -> (status: Int, json: [String: Any]) {
-            let r = try XCTUnwrap(http(port: h.port, method: method, path: "/api/v1/session", headers: headers, body: body))
+            // The dashboard's own origin, as a browser sends it on POST and DELETE.
+            let r = try XCTUnwrap(http(port: h.port, method: method, path: "/api/v1/session",
+                                       headers: headers + ["Origin: http://127.0.0.1:\(h.port)"], body: body))
             return (r.status, (try? JSONSerialization.jsonObject(with: Data(r.body.utf8))) as? [String: Any] ?? [:])
         }
         XCTAssertEqual(try session("POST", body: "{\"token\":\"\(h.tokenA)\"}").status, 200)

@@ -138,6 +138,8 @@ final class TransportLoopTests: XCTestCase {
         XCTAssertThrowsError(try never.start())
 
         let loop = try makeLoop()
+        // Loops of earlier tests may still be finishing their stop: count once only ours is left.
+        _ = waitUntil { threadNames().filter { $0 == "chub-hub-lws" }.count == 1 }
         let before = threadNames().filter { $0 == "chub-hub-lws" }.count
         loop.post { loop.stop() }  // only requests the stop
         loop.stop()                 // joins
@@ -156,6 +158,8 @@ final class TransportLoopTests: XCTestCase {
     }
 
     func testClientLoopStopsCleanly() throws {
+        // Client loops of earlier tests may still be finishing their stop.
+        _ = waitUntil { threadNames().filter { $0 == "chub-cli-lws" }.isEmpty }
         let before = threadNames().filter { $0 == "chub-cli-lws" }.count
         let loop = try makeLoop()
         defer { loop.stop() }
