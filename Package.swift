@@ -53,7 +53,7 @@ let package = Package(
             dependencies: ["HubCore", "HubStore"],
             path: "Tests/HubTestSupport"
         ),
-        .testTarget(name: "HubCoreTests", dependencies: ["HubCore"]),
+        .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubTestSupport"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubTestSupport"]),
         .testTarget(name: "HubEngineTests", dependencies: ["HubEngine", "HubStore", "HubTestSupport"]),
         .testTarget(name: "HubServerTests", dependencies: ["HubServer", "HubEngine", "HubStore", "HubTestSupport", "CLibWebSockets"]),

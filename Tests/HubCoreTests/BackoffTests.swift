@@ -1,4 +1,5 @@
 import HubCore
+import HubTestSupport
 import XCTest
 
 final class BackoffTests: XCTestCase {
@@ -11,7 +12,7 @@ final class BackoffTests: XCTestCase {
     }
 
     func testDoublesUpToTheCapAndResets() {
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededRandom(seed: 7)
         var b = Backoff(jitter: 0)
         let delays = (0..<9).map { _ in b.next(random: &rng) }
         XCTAssertEqual(delays, [1, 2, 4, 8, 16, 32, 60, 60, 60].map { Duration.seconds($0) })
@@ -21,7 +22,7 @@ final class BackoffTests: XCTestCase {
     }
 
     func testJitterStaysWithinBounds() {
-        var rng = SplitMix64(seed: 99)
+        var rng = SeededRandom(seed: 99)
         var b = Backoff(initial: .seconds(10), maximum: .seconds(60), multiplier: 2, jitter: 0.2)
         var low = Duration.seconds(1000)
         var high = Duration.zero
@@ -45,7 +46,7 @@ final class BackoffTests: XCTestCase {
     }
 
     func testRetryAfterWinsButIsCapped() {
-        var rng = SplitMix64(seed: 3)
+        var rng = SeededRandom(seed: 3)
         var b = Backoff(jitter: 0.2)
         XCTAssertEqual(b.next(retryAfter: .seconds(5), random: &rng), .seconds(5), "no jitter on what the provider asked")
         XCTAssertEqual(b.next(retryAfter: .seconds(3600), random: &rng), .seconds(60))

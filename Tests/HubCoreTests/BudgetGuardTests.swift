@@ -1,4 +1,5 @@
 import HubCore
+import HubTestSupport
 import XCTest
 
 final class BudgetGuardTests: XCTestCase {
@@ -45,7 +46,7 @@ final class BudgetGuardTests: XCTestCase {
     /// warning comes exactly once when the threshold is reached, and a refusal happens only
     /// when the call really would have crossed the cap.
     func testPropertySpentNeverExceedsCap() {
-        var rng = SplitMix64(seed: 0xB0D6E7)
+        var rng = SeededRandom(seed: 0xB0D6E7)
         for run in 0..<400 {
             let cap = Int.random(in: 1...5000, using: &rng)
             let soft = Int.random(in: 1...100, using: &rng)

@@ -1,4 +1,5 @@
 import HubCore
+import HubTestSupport
 import XCTest
 
 /// Untrusted bytes never trap the parsers: random bytes, mutated valid messages, and shapes
@@ -38,7 +39,7 @@ final class ParserFuzzTests: XCTestCase {
     }
 
     func testRandomBytes() {
-        var rng = SplitMix64(seed: 20_260_120)
+        var rng = SeededRandom(seed: 20_260_120)
         for i in 0..<10_000 {
             let length = i % 100 == 0 ? Int.random(in: 0...4096, using: &rng) : Int.random(in: 0...80, using: &rng)
             let structured = Bool.random(using: &rng)
@@ -50,7 +51,7 @@ final class ParserFuzzTests: XCTestCase {
     }
 
     func testMutatedValidMessages() {
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededRandom(seed: 42)
         for _ in 0..<10_000 {
             var bytes = Array(Self.seeds.randomElement(using: &rng)!.utf8)
             for _ in 0..<Int.random(in: 1...4, using: &rng) {

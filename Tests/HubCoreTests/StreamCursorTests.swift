@@ -1,4 +1,5 @@
 import HubCore
+import HubTestSupport
 import XCTest
 
 final class StreamCursorTests: XCTestCase {
@@ -32,7 +33,7 @@ final class StreamCursorTests: XCTestCase {
     }
 
     func testSeededRandomExtremesKeepTheInvariants() throws {
-        var rng = SplitMix64(seed: 12)
+        var rng = SeededRandom(seed: 12)
         let edges: [Int64] = [.min, .max, -1, 0, 1, SequenceNumber.max, SequenceNumber.max + 1]
         for _ in 0..<20_000 {
             func pick() -> Int64 { rng.next() % 3 == 0 ? edges[Int(rng.next() % UInt64(edges.count))] : Int64(bitPattern: rng.next()) }

@@ -1,6 +1,7 @@
 import Foundation
 import HubCore
 @testable import HubServer
+import HubTestSupport
 import XCTest
 
 /// The wave a drain builds per run, and how a frame is cut for a client part-way through it.
@@ -101,8 +102,8 @@ final class EventWaveTests: XCTestCase {
 
     /// Random titles from a seeded generator: every cut lands on an object boundary.
     func testSplitObjectsOnRandomTitles() {
-        let seed = UInt64.random(in: 1...UInt64.max)
-        var rng = SeededGenerator(seed: seed)
+        var rng = SeededRandom(defaultSeed: 20_261_130)
+        let seed = rng.seed
         let alphabet = Array("{}[]\"\\,:ab \u{e9}\u{1F600}")
         for round in 0..<200 {
             let count = Int.random(in: 1...8, using: &rng)
@@ -115,18 +116,5 @@ final class EventWaveTests: XCTestCase {
             XCTAssertEqual(got, objects, "seed \(seed), round \(round)")
             if got != objects { return }
         }
-    }
-}
-
-/// SplitMix64: reproducible randomness for a printed seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
