@@ -39,18 +39,8 @@ struct HTTPProbe {
     /// Sends `method path` with exactly `headers` (Host defaults to 127.0.0.1:port) and
     /// `body`; Content-Length is added (0 without a body, except on GET and HEAD).
     func send(_ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil) throws -> Answer {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let fd = loopbackSocket(port: port) else { throw NSError(domain: "HTTPProbe", code: Int(errno)) }
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var tv = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard ok == 0 else { throw NSError(domain: "HTTPProbe", code: Int(errno)) }
         var lines = ["\(method) \(path) HTTP/1.0"]
         if !headers.contains(where: { $0.0.lowercased() == "host" }) { lines.append("Host: 127.0.0.1:\(port)") }
         lines += headers.map { "\($0.0): \($0.1)" }

@@ -72,6 +72,17 @@ final class HubHarness: @unchecked Sendable {
             """, [org ?? orgA, userA]).first!.uuid("id")
     }
 
+    /// A token made after the hub started, returned once the hub knows it: hubs learn of
+    /// credentials by NOTIFY, a moment after the commit.
+    func makeToken(org: UUID? = nil, name: String = "test", permissions: [String]) throws -> (TokenRecord, String) {
+        let made = try TokenRepository(pool: pool).tokenCreate(orgID: org ?? orgA, userID: userA, name: name, permissions: permissions)
+        XCTAssertTrue(waitUntil {
+            ((try? http(port: port, method: "GET", path: "/api/v1/session", headers: ["Authorization: Bearer \(made.1)"]))??.body)?
+                .contains("\"authenticated\":true") ?? false
+        }, "the hub never learned of the new token")
+        return made
+    }
+
     /// For tests whose clients stop reading (and so never answer a PING) for as long as the
     /// writes take, which on a busy machine can pass the keepalive's hangup.
     static func neverHangUp(_ c: inout HubConfig) {

@@ -1,5 +1,6 @@
 import Foundation
 import HubStore
+import HubTestSupport
 import XCTest
 
 /// Credentials, permissions, unknown paths and wrong methods, across every REST route.
@@ -27,9 +28,10 @@ final class RESTAuthTests: XCTestCase {
     func testEveryRouteAnswers401WithoutValidCredentials() throws {
         let h = try HubHarness()
         let run = try h.makeRun()
-        let revoked = try TokenRepository(pool: h.pool).tokenCreate(orgID: h.orgA, userID: h.userA, name: "gone",
-                                                                     permissions: [Permission.adminAutomation])
+        let revoked = try h.makeToken(name: "gone", permissions: [Permission.adminAutomation])
         XCTAssertTrue(try TokenRepository(pool: h.pool).tokenRevoke(orgID: h.orgA, tokenID: revoked.0.id))
+        // The hub hears of the revocation by NOTIFY, a moment after the commit.
+        XCTAssertTrue(waitUntil { (try? h.rest("GET", "/status", token: revoked.1).status) == 401 }, "the revocation never arrived")
         let attempts: [(String, [String])] = [
             ("no credentials", []),
             ("unknown token", ["Authorization: Bearer chub_0000"]),
@@ -72,7 +74,7 @@ final class RESTAuthTests: XCTestCase {
 
     func testTokenWithoutPermissionsIsForbiddenEvenTheBadge() throws {
         let h = try HubHarness()
-        let bare = try TokenRepository(pool: h.pool).tokenCreate(orgID: h.orgA, userID: h.userA, name: "bare", permissions: []).1
+        let bare = try h.makeToken(name: "bare", permissions: []).1
         assertError(try h.rest("GET", "/status", token: bare), 403, "forbidden")
         assertError(try h.rest("GET", "/runs", token: bare), 403, "forbidden")
     }
