@@ -126,10 +126,16 @@ def test_phone_review_keeps_the_products_column_and_says_the_warning_once(page, 
         page.wait_for_selector("#review-dialog[open]", state="detached")
 
         page.set_viewport_size({"width": 1100, "height": 1300})
-        open_review(page, "beauty")  # $2.10 of $2.50: the soft warning
+        # Estimates learn from the session's earlier runs: put beauty's estimate, whatever
+        # it is now, at 84% of the cap, so the review has a soft warning to say.
+        beauty = hub.api("POST", "/estimate", {"category_ids": ["beauty"]})["total_cents"]
+        hub.api("PUT", "/settings", {"budget_cap_cents": -(-beauty * 100 // 84), "soft_warning_percent": 80, "max_concurrent_runs": 3})
+        page.reload()
+        page.wait_for_selector("#categories input")
+        open_review(page, "beauty")
         estimate = hub.api("POST", "/estimate", {"category_ids": ["beauty"]})
         assert estimate["verdict"] == "soft_warning" and estimate["warnings"], "the hub restates the verdict"
-        assert "Warning" in page.inner_text("#review-reason") and "84%" in page.inner_text("#review-reason")
+        assert "Warning" in page.inner_text("#review-reason") and f"{estimate['percent_of_cap']}%" in page.inner_text("#review-reason")
         text = page.inner_text("#review-dialog")
         for restated in estimate["warnings"]:
             assert restated not in text, f"the soft warning is said twice:\n{text}"

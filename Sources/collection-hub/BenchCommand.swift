@@ -201,6 +201,7 @@ enum BenchREST {
         request.httpMethod = method
         request.timeoutInterval = 30
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         request.httpBody = body
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
