@@ -258,6 +258,18 @@ final class RESTRunTests: XCTestCase {
             cursor = page.object["next_cursor"] as? Int
         }
         XCTAssertEqual(backward, Array((1...9).reversed()))
+
+        // `cursor` (as for runs and sellers) continues the newest-first listing.
+        var viaCursor = seqs(try h.rest("GET", base + "?limit=4", token: h.tokenA))
+        var next = try h.rest("GET", base + "?limit=4", token: h.tokenA).object["next_cursor"] as? Int
+        while let c = next, viaCursor.count < 20 {
+            let page = try h.rest("GET", base + "?cursor=\(c)&limit=4", token: h.tokenA)
+            XCTAssertEqual(page.status, 200, page.text)
+            viaCursor += seqs(page)
+            next = page.object["next_cursor"] as? Int
+        }
+        XCTAssertEqual(viaCursor, Array((1...9).reversed()))
+        XCTAssertEqual(seqs(try h.rest("GET", base + "?status=failed&cursor=5", token: h.tokenA)), [4, 2])
     }
 
     func testRunItemsRefusals() throws {
@@ -266,7 +278,9 @@ final class RESTRunTests: XCTestCase {
         try seedItems(h, run: run)
         let base = "/runs/\(run.uuidString)/items"
         for (query, field) in [("status=bogus", "status"), ("item_type=book", "item_type"), ("after=-1", "after"),
-                               ("after=x", "after"), ("before=1.5", "before"), ("limit=0", "limit"), ("limit=201", "limit")] {
+                               ("after=x", "after"), ("before=1.5", "before"), ("limit=0", "limit"), ("limit=201", "limit"),
+                               ("cursor=x", "cursor"), ("cursor=-1", "cursor"), ("cursor=1e3", "cursor"),
+                               ("cursor=99999999999999999999", "cursor"), ("cursor=3&after=1", "cursor"), ("cursor=3&before=2", "cursor")] {
             assertError(try h.rest("GET", base + "?" + query, token: h.tokenA), 422, "validation", fields: [field], query)
         }
         let foreign = try h.rest("GET", base, token: h.tokenB)
