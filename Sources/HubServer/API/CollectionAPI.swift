@@ -38,7 +38,11 @@ public struct CollectionAPI: RESTHandler {
             let c = try service.counts(orgID: r.principal.orgID)
             return .json(200, "{\"running\":\(c.running),\"pending\":\(c.pending),\"paused\":\(c.paused)}")
         }
-        guard r.principal.has(Permission.adminAutomation) else { throw APIError.forbidden }
+        // collection.view reads what the WebSocket org topic already shows it: the run
+        // objects (list and one run). Items, sellers, settings and every write stay admin.
+        let viewerReadable = r.method == "GET" && (s == ["runs"] || (s.count == 2 && s[0] == "runs"))
+        guard r.principal.has(Permission.adminAutomation)
+                || (viewerReadable && r.principal.has(Permission.collectionView)) else { throw APIError.forbidden }
         let org = r.principal.orgID
         let actor = CollectionService.Actor(userID: r.principal.userID, ipAddress: r.peerAddress, userAgent: r.userAgent)
         switch (r.method, s.count, s.first) {
