@@ -188,6 +188,15 @@ final class RESTRunTests: XCTestCase {
             assertError(try h.rest("POST", "/runs/\(missing)/\(verb)", token: h.tokenA), 404, "not_found", verb)
             assertError(try h.rest("POST", "/runs/nope/\(verb)", token: h.tokenA), 404, "not_found", verb)
         }
+        // What `curl -X POST …/cancel` sends: no body, no Content-Length. Answered, not 411.
+        let bare = try h.makeRun()
+        let connection = try RawHTTPConnection(port: h.port)
+        connection.send("POST /api/v1/runs/\(bare.uuidString.lowercased())/cancel HTTP/1.1\r\nHost: 127.0.0.1:\(h.port)\r\n"
+                        + "Authorization: Bearer \(h.tokenA)\r\n\r\n")
+        let bareAnswer = try XCTUnwrap(connection.readResponse())
+        XCTAssertEqual(bareAnswer.status, 200, bareAnswer.text)
+        XCTAssertEqual(try h.scalar("SELECT status AS v FROM collection_runs WHERE id = $1", [bare]), "cancelled")
+
         // A pending run may be cancelled but not paused.
         let pending = try h.makeRun().uuidString
         assertError(try h.rest("POST", "/runs/\(pending)/pause", token: h.tokenA), 409, "invalid_transition")
