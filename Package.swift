@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubTestSupport"]),
         .testTarget(name: "HubEngineTests", dependencies: ["HubEngine", "HubStore", "HubTestSupport"]),
         .testTarget(name: "HubServerTests", dependencies: ["HubServer", "HubEngine", "HubStore", "HubTestSupport", "CLibWebSockets"]),
+        .testTarget(name: "CollectionHubCLITests", dependencies: ["collection-hub", "HubEngine", "HubStore", "HubTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -237,7 +237,10 @@ public final class CollectionService: Sendable {
         if found.count != ids.count {
             let known = Set(found.map(\.id))
             let unknown = ids.filter { !known.contains($0) }.map { String($0.prefix(64)) }
-            throw Failure.validation([FieldError(field: "category_ids", message: "unknown categories: \(unknown.joined(separator: ", "))")])
+            // Name the valid ids: the catalog is small, and a typo is the usual cause.
+            let valid = try catalog.categoryList().map(\.id).sorted()
+            throw Failure.validation([FieldError(field: "category_ids",
+                                                 message: "unknown categories: \(unknown.joined(separator: ", ")); known: \(valid.joined(separator: ", "))")])
         }
         return found
     }

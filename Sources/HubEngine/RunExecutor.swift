@@ -91,10 +91,10 @@ final class RunExecutor: @unchecked Sendable {
         do {
             try execute()
         } catch let stop as Stop {
-            logger.info("run \(run.id) stopped: \(stop.why)")
+            logger.info("run \(run.id.lowercasedString) stopped: \(stop.why)")
         } catch {
             // The lease lapses and a scheduler resumes the run from its checkpoint.
-            logger.error("run \(run.id) interrupted: \(error)")
+            logger.error("run \(run.id.lowercasedString) interrupted: \(error)")
         }
         if shouldStop && !isAbandoned {
             try? runs.runRelease(lease)
@@ -117,7 +117,7 @@ final class RunExecutor: @unchecked Sendable {
         }
         // A run taken over while paused for its provider stays paused until the first
         // provider call below succeeds (callProvider resumes it then).
-        logger.info("executing run \(run.id) from category \(checkpoint.categoryIndex), product \(checkpoint.productOffset)")
+        logger.info("executing run \(run.id.lowercasedString) from category \(checkpoint.categoryIndex), product \(checkpoint.productOffset)")
         while checkpoint.categoryIndex < categories.count {
             let category = categories[checkpoint.categoryIndex]
             batch.currentCategory = category.name
@@ -281,7 +281,7 @@ final class RunExecutor: @unchecked Sendable {
         var retryAfter: Duration?
         if case .unavailable(let after, let reason) = error {
             retryAfter = after
-            logger.notice("run \(run.id): provider unavailable (\(reason))")
+            logger.notice("run \(run.id.lowercasedString): provider unavailable (\(reason))")
         }
         let delay = backoff.next(retryAfter: retryAfter, random: &rng)
         let retryAt = Date().addingTimeInterval(delay.seconds)
@@ -303,7 +303,7 @@ final class RunExecutor: @unchecked Sendable {
         }
         state = RunState(status: .running)
         backoff.reset()
-        logger.notice("run \(run.id): provider back, resumed")
+        logger.notice("run \(run.id.lowercasedString): provider back, resumed")
     }
 
     /// Sleeps in short steps, heartbeating, and gives up when stopped or fenced out.
@@ -374,7 +374,7 @@ final class RunExecutor: @unchecked Sendable {
                 // PostgreSQL restarting: keep the batch and try again; the lease may lapse,
                 // in which case the fence refuses the write and the new owner redoes it.
                 attempt += 1
-                logger.warning("run \(run.id): commit failed (\(error)); retrying")
+                logger.warning("run \(run.id.lowercasedString): commit failed (\(error)); retrying")
                 Thread.sleep(forTimeInterval: min(2.0, 0.1 * Double(attempt)))
             }
         }
@@ -391,7 +391,7 @@ final class RunExecutor: @unchecked Sendable {
     private func finish(reason: RunReason?) throws {
         try flush()
         if try runs.runEngineTransition(lease, from: state, command: .complete(reason)) {
-            logger.info("run \(run.id) completed\(reason.map { " (\($0.rawValue))" } ?? "")")
+            logger.info("run \(run.id.lowercasedString) completed\(reason.map { " (\($0.rawValue))" } ?? "")")
         }
     }
 

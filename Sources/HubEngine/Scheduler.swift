@@ -48,7 +48,7 @@ final class Scheduler: @unchecked Sendable {
             while lock.withLock({ !stopping && executors.count < config.maxExecutors }) {
                 guard let (run, lease) = try runs.runClaimNext(owner: config.owner, leaseSeconds: config.leaseTimeout.seconds,
                                                                    maxPerOrg: config.effectiveMaxExecutorsPerOrg) else { break }
-                logger.info("claimed run \(run.id) (\(run.status.rawValue), lease \(lease.token))")
+                logger.info("claimed run \(run.id.lowercasedString) (\(run.status.rawValue), lease \(lease.token))")
                 let executor = RunExecutor(run: run, lease: lease, pool: pool, provider: provider, config: config,
                                            logger: logger) { [weak self] done in self?.executorEnded(done) }
                 lock.withLock { executors[run.id] = executor }

@@ -50,6 +50,7 @@ final class OpenDatabase: @unchecked Sendable {
             conninfo = url
         } else {
             let dir = URL(fileURLWithPath: options.dataDir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            if let note = Self.newClusterNote(dir.standardizedFileURL) { printError(note) }
             let cluster = try EmbeddedPostgres(dataDirectory: dir.standardizedFileURL, logger: logger)
             ShutdownCoordinator.shared.onShutdown { cluster.stop() }
             conninfo = try cluster.start()
@@ -69,6 +70,14 @@ final class OpenDatabase: @unchecked Sendable {
             embedded?.stop()
             throw error
         }
+    }
+
+    /// Said once, when a command is about to create a cluster: run from another folder, the
+    /// default `.hub/postgres` is a new, empty database, not the hub's.
+    static func newClusterNote(_ dir: URL) -> String? {
+        guard !FileManager.default.fileExists(atPath: dir.appendingPathComponent("PG_VERSION").path) else { return nil }
+        return "note: no database in \(dir.path); creating a new embedded PostgreSQL cluster there. "
+            + "To use an existing hub's data, run from its folder or pass --data-dir or DATABASE_URL."
     }
 
     static func runMigrations(_ options: DatabaseOptions, conninfo: String, logger: Logger) throws -> Migrator.Report {

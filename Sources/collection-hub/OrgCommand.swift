@@ -2,10 +2,10 @@ import ArgumentParser
 import Foundation
 import HubStore
 
-/// `collection-hub org create NAME`.
+/// `collection-hub org create NAME`, `collection-hub org list`.
 struct OrgCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "org", abstract: "Manage organisations.",
-                                                    subcommands: [Create.self])
+                                                    subcommands: [Create.self, List.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an organisation and print its id.")
@@ -20,6 +20,26 @@ struct OrgCommand: ParsableCommand {
                 defer { db.close() }
                 let org = try OrgRepository(pool: db.pool).orgCreate(name: name, slug: slug)
                 if json { try printJSON(org) } else { print("created org \(org.slug) \(org.id.uuidString.lowercased())") }
+            }
+        }
+    }
+}
+
+extension OrgCommand {
+    /// `org list`: what `--org` accepts (slug or id) for every org.
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List organisations: slug, id and name.")
+        @OptionGroup var database: DatabaseOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try withCLIErrors {
+                let db = try OpenDatabase(database, migrate: true, logger: makeLogger("collection-hub"))
+                defer { db.close() }
+                let orgs = try OrgRepository(pool: db.pool).orgList()
+                if json { return try printJSON(orgs) }
+                if orgs.isEmpty { return print("no orgs yet; create one with `collection-hub org create NAME`") }
+                for line in CLIText.orgLines(orgs) { print(line) }
             }
         }
     }

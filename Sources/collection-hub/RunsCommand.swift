@@ -41,7 +41,7 @@ struct EstimateCommand: ParsableCommand {
             if json { return try printJSON(result) }
             for c in result.estimate.categories { print("\(c.name): \(c.summary) (\(c.basisText))") }
             print("about \(result.estimate.expectedItems) items (\(result.estimate.basisText))")
-            print("total \(Cents.format(result.estimate.totalCents)) of a \(Cents.format(result.settings.budgetCapCents)) cap (\(result.percentOfCap)%): \(result.verdictName)")
+            print(CLIText.estimateVerdict(result))
         }
     }
 }
@@ -69,8 +69,7 @@ struct RunsCommand: ParsableCommand {
 
         func show(_ run: RunRecord) throws {
             if json { return try printJSON(run) }
-            let reason = run.statusReason.map { " (\($0.rawValue))" } ?? ""
-            print("\(run.id.uuidString.lowercased())  \(run.status.rawValue)\(reason)  \(run.name)  processed \(run.processedItems), failed \(run.failedItems), skipped \(run.skippedItems) of ~\(run.expectedItems) (\(run.progressPercent)%; planned \(run.plannedItems) items, \(Cents.format(run.estimatedCostCents)))  cost \(Cents.format(run.actualCostCents)) / \(Cents.format(run.budgetCapCents))")
+            print(CLIText.runLine(run))
         }
     }
 
@@ -93,16 +92,18 @@ struct RunsCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List runs, newest first.")
         @OptionGroup var common: Common
-        @Option(help: "Only runs with this status.") var status: String?
-        @Option(help: "How many.") var limit: Int = 20
+        @Option(help: "Only runs with this status (\(RunStatus.allCases.map(\.rawValue).joined(separator: ", "))).") var status: String?
+        @Option(help: "How many (1 to \(CLIText.maxLimit)).") var limit: Int = 20
+
+        func validate() throws {
+            if let message = CLIText.checkLimit(limit) { throw ValidationError(message) }
+            if let status, case .failure(let error) = CLIText.runStatus(status) { throw ValidationError(error.description) }
+        }
 
         func run() throws {
-            let status = try self.status.map { s -> RunStatus in
-                guard let st = RunStatus(rawValue: s) else { throw ValidationError("unknown status \(s)") }
-                return st
-            }
+            let status = try self.status.map { try CLIText.runStatus($0).get() }
             try common.withService { service, org, _ in
-                let runs = try service.listRuns(orgID: org, status: status, limit: max(1, min(limit, 200)), cursor: nil).runs
+                let runs = try service.listRuns(orgID: org, status: status, limit: limit, cursor: nil).runs
                 if common.json { return try printJSON(runs) }
                 try runs.forEach(common.show)
             }
@@ -110,11 +111,15 @@ struct RunsCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one run.")
+        static let configuration = CommandConfiguration(abstract: "Show one run: state, counts, cost against the cap, plan against actual, times.")
         @OptionGroup var common: Common
         @Argument(help: "Run id.") var id: String
         func run() throws {
-            try common.withService { service, org, _ in try common.show(service.getRun(orgID: org, runID: try parseRunID(id))) }
+            try common.withService { service, org, _ in
+                let run = try service.getRun(orgID: org, runID: try parseRunID(id))
+                if common.json { return try printJSON(run) }
+                for line in CLIText.runDetail(run) { print(line) }
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubCore
 import HubEngine
 import HubServer
 import HubStore
@@ -93,9 +94,12 @@ struct ServeCommand: ParsableCommand {
             let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(hub.boundPort)/"
             if demo {
                 let token = try DemoSetup.ensure(db)
+                let org = try OrgRepository(pool: db.pool).orgFind(DemoSetup.orgSlug)
                 print("""
 
                     CollectionHub is running.
+                      URL: \(url)
+                      Org: \(org?.name ?? "demo") (--org \(DemoSetup.orgSlug), id \(org?.id.lowercasedString ?? "?"))
                       Dashboard: \(url)admin/automation
                       Admin token (paste it into the login form): \(token)
                       WebSocket: websocat -H='Authorization: Bearer \(token)' ws://\(host):\(hub.boundPort)/ws
@@ -126,6 +130,9 @@ struct ServeCommand: ParsableCommand {
 
 /// The demo org and its admin token for `make run`.
 enum DemoSetup {
+    /// The demo org's slug (what `--org` takes).
+    static let orgSlug = DemoToken.orgSlug
+
     /// The token is kept inside the embedded cluster's data folder; with DATABASE_URL in
     /// .hub/, one file per database URL.
     static func ensure(_ db: OpenDatabase) throws -> String {

@@ -37,13 +37,40 @@ final class ClientMessageTests: XCTestCase {
 
     func testPingEchoesAnyScalarID() throws {
         XCTAssertEqual(try parse(#"{"type":"ping"}"#), .ping(id: nil))
-        XCTAssertEqual(try parse(#"{"type":"ping","id":"abc"}"#), .ping(id: "abc"))
-        XCTAssertEqual(try parse(#"{"type":"ping","id":7}"#), .ping(id: "7"))
-        XCTAssertEqual(try parse(#"{"type":"ping","id":true}"#), .ping(id: "true"))
+        XCTAssertEqual(try parse(#"{"type":"ping","id":"abc"}"#), .ping(id: .string("abc")))
+        XCTAssertEqual(try parse(#"{"type":"ping","id":7}"#), .ping(id: .number("7")))
+        XCTAssertEqual(try parse(#"{"type":"ping","id":true}"#), .ping(id: .bool(true)))
         XCTAssertEqual(try parse(#"{"type":"ping","id":null}"#), .ping(id: nil))
         XCTAssertEqual(try parse(#"{"type":"ping","id":{"a":1}}"#), .ping(id: nil))
         let long = String(repeating: "x", count: 1000)
-        XCTAssertEqual(try parse(#"{"type":"ping","id":"\#(long)"}"#), .ping(id: String(repeating: "x", count: ClientMessage.maxPingIDLength)))
+        XCTAssertEqual(try parse(#"{"type":"ping","id":"\#(long)"}"#), .ping(id: .string(String(repeating: "x", count: ClientMessage.maxPingIDLength))))
+    }
+
+    /// The pong echoes the id with its JSON type; a malformed topic is echoed, bounded.
+    func testPingIDKeepsItsTypeAndBadTopicIsEchoed() throws {
+        XCTAssertEqual(try parse(#"{"type":"ping","id":1}"#), .ping(id: .number("1")))
+        XCTAssertEqual(PingID.number("1").json, "1")
+        XCTAssertEqual(PingID.string("1").json, #""1""#)
+        XCTAssertEqual(PingID.bool(false).json, "false")
+        if case .ping(let id?) = try parse(#"{"type":"ping","id":1.5}"#) {
+            XCTAssertEqual(Double(id.json), 1.5)
+        } else {
+            XCTFail("a fractional id is echoed")
+        }
+        XCTAssertEqual(try parse(#"{"type":"ping","id":"\u0022x"}"#), .ping(id: .string("\"x")))
+        XCTAssertEqual(PingID.string("\"x").json, #""\"x""#, "a string id is escaped")
+
+        func topic(_ text: String) -> String? {
+            do { _ = try parse(text); return "parsed" } catch { return error.topic }
+        }
+        XCTAssertEqual(topic(#"{"type":"subscribe","topic":"run:xyz"}"#), "run:xyz")
+        XCTAssertEqual(topic(#"{"type":"unsubscribe","topic":"ORG"}"#), "ORG")
+        XCTAssertEqual(topic(#"{"type":"subscribe","topic":7}"#), "7")
+        XCTAssertNil(topic(#"{"type":"subscribe"}"#), "nothing was named")
+        let long = String(repeating: "r", count: 5000)
+        XCTAssertEqual(topic(#"{"type":"subscribe","topic":"\#(long)"}"#), String(repeating: "r", count: ClientMessage.maxTopicEchoLength))
+        XCTAssertEqual(topic(#"{"type":"subscribe","topic":"run:a1a308b9-0423-47cd-bb98-e1d2e675b2bf","since":-1}"#),
+                       "run:a1a308b9-0423-47cd-bb98-e1d2e675b2bf", "bad_since names its topic")
     }
 
     func testErrorCodes() {

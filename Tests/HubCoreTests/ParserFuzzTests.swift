@@ -27,7 +27,8 @@ final class ParserFuzzTests: XCTestCase {
             case .unsubscribe(let topic):
                 XCTAssertEqual(Topic(topic.description), topic)
             case .ping(let id):
-                XCTAssertLessThanOrEqual(id?.count ?? 0, ClientMessage.maxPingIDLength)
+                XCTAssertLessThanOrEqual(id?.json.count ?? 0, 6 * ClientMessage.maxPingIDLength + 2)
+                if let id { XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(id.json.utf8), options: [.fragmentsAllowed])) }
             }
         } catch {
             XCTAssertTrue(["bad_json", "not_object", "unknown_type", "bad_topic", "bad_since", "too_large", "bad_utf8"]

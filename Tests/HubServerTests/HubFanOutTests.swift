@@ -164,8 +164,18 @@ final class HubFanOutTests: XCTestCase {
         XCTAssertTrue(c.read { $0.messages(ofType: "error").count >= 5 })
         XCTAssertEqual(c.messages(ofType: "error").compactMap { $0["code"] as? String },
                        ["bad_json", "not_object", "unknown_type", "bad_topic", "bad_since"])
+        // Every error about a topic names it, as sent (issue 14).
+        let errors = c.messages(ofType: "error")
+        XCTAssertEqual(errors[3]["topic"] as? String, "run:nope")
+        XCTAssertNotNil(errors[4]["topic"] as? String)
         c.client.send("{\"type\":\"ping\",\"id\":7}")
-        XCTAssertTrue(c.read { !$0.messages(ofType: "pong").isEmpty })
+        c.client.send("{\"type\":\"ping\",\"id\":\"7\"}")
+        XCTAssertTrue(c.read { $0.messages(ofType: "pong").count >= 2 })
+        // The id comes back with its JSON type: a number stays a number.
+        let pongs = c.messages(ofType: "pong")
+        XCTAssertEqual(pongs[0]["id"] as? Int, 7)
+        XCTAssertFalse(pongs[0]["id"] is String)
+        XCTAssertEqual(pongs[1]["id"] as? String, "7")
         c.client.sendBinary([1, 2, 3])
         XCTAssertEqual(c.client.waitForClose(timeout: .seconds(30)), 1003)
     }

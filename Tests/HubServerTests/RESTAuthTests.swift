@@ -59,10 +59,15 @@ final class RESTAuthTests: XCTestCase {
         XCTAssertEqual(try h.scalar("SELECT count(*)::text AS v FROM collection_settings"), "0")
     }
 
-    func testViewerIsForbiddenEverywhereButStatus() throws {
+    /// collection.view reads the badge and the run objects (what its org topic shows), nothing else.
+    func testViewerIsForbiddenEverywhereButStatusAndRuns() throws {
         let h = try HubHarness()
         let run = try h.makeRun()
-        for route in everyRoute(h, run: run) where route.path != "/status" {
+        let readable = ["/status", "/runs", "/runs/\(run.uuidString)", "/runs/\(run.uuidString.lowercased())"]
+        for route in everyRoute(h, run: run) where route.method == "GET" && readable.contains(route.path) {
+            XCTAssertEqual(try h.rest(route.method, route.path, token: h.viewerA).status, 200, route.path)
+        }
+        for route in everyRoute(h, run: run) where !(route.method == "GET" && readable.contains(route.path)) {
             let r = try h.rest(route.method, route.path, token: h.viewerA, body: route.body)
             assertError(r, 403, "forbidden", "\(route.method) \(route.path)")
         }
@@ -97,7 +102,8 @@ final class RESTAuthTests: XCTestCase {
         XCTAssertEqual(runs.status, 200, runs.text)
         XCTAssertEqual(runs.items.count, 1)
         let viewer = "Cookie: chub_session=\(try session(h, token: h.viewerA))"
-        assertError(try h.rest("GET", "/runs", token: nil, headers: [viewer]), 403, "forbidden")
+        assertError(try h.rest("GET", "/sellers", token: nil, headers: [viewer]), 403, "forbidden")
+        XCTAssertEqual(try h.rest("GET", "/runs", token: nil, headers: [viewer]).status, 200, "view reads runs, by cookie too")
         XCTAssertEqual(try h.rest("GET", "/status", token: nil, headers: [viewer]).status, 200)
     }
 

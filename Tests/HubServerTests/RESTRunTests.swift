@@ -188,6 +188,15 @@ final class RESTRunTests: XCTestCase {
             assertError(try h.rest("POST", "/runs/\(missing)/\(verb)", token: h.tokenA), 404, "not_found", verb)
             assertError(try h.rest("POST", "/runs/nope/\(verb)", token: h.tokenA), 404, "not_found", verb)
         }
+        // What `curl -X POST …/cancel` sends: no body, no Content-Length. Answered, not 411.
+        let bare = try h.makeRun()
+        let connection = try RawHTTPConnection(port: h.port)
+        connection.send("POST /api/v1/runs/\(bare.uuidString.lowercased())/cancel HTTP/1.1\r\nHost: 127.0.0.1:\(h.port)\r\n"
+                        + "Authorization: Bearer \(h.tokenA)\r\n\r\n")
+        let bareAnswer = try XCTUnwrap(connection.readResponse())
+        XCTAssertEqual(bareAnswer.status, 200, bareAnswer.text)
+        XCTAssertEqual(try h.scalar("SELECT status AS v FROM collection_runs WHERE id = $1", [bare]), "cancelled")
+
         // A pending run may be cancelled but not paused.
         let pending = try h.makeRun().uuidString
         assertError(try h.rest("POST", "/runs/\(pending)/pause", token: h.tokenA), 409, "invalid_transition")
@@ -258,6 +267,18 @@ final class RESTRunTests: XCTestCase {
             cursor = page.object["next_cursor"] as? Int
         }
         XCTAssertEqual(backward, Array((1...9).reversed()))
+
+        // `cursor` (as for runs and sellers) continues the newest-first listing.
+        var viaCursor = seqs(try h.rest("GET", base + "?limit=4", token: h.tokenA))
+        var next = try h.rest("GET", base + "?limit=4", token: h.tokenA).object["next_cursor"] as? Int
+        while let c = next, viaCursor.count < 20 {
+            let page = try h.rest("GET", base + "?cursor=\(c)&limit=4", token: h.tokenA)
+            XCTAssertEqual(page.status, 200, page.text)
+            viaCursor += seqs(page)
+            next = page.object["next_cursor"] as? Int
+        }
+        XCTAssertEqual(viaCursor, Array((1...9).reversed()))
+        XCTAssertEqual(seqs(try h.rest("GET", base + "?status=failed&cursor=5", token: h.tokenA)), [4, 2])
     }
 
     func testRunItemsRefusals() throws {
@@ -266,7 +287,9 @@ final class RESTRunTests: XCTestCase {
         try seedItems(h, run: run)
         let base = "/runs/\(run.uuidString)/items"
         for (query, field) in [("status=bogus", "status"), ("item_type=book", "item_type"), ("after=-1", "after"),
-                               ("after=x", "after"), ("before=1.5", "before"), ("limit=0", "limit"), ("limit=201", "limit")] {
+                               ("after=x", "after"), ("before=1.5", "before"), ("limit=0", "limit"), ("limit=201", "limit"),
+                               ("cursor=x", "cursor"), ("cursor=-1", "cursor"), ("cursor=1e3", "cursor"),
+                               ("cursor=99999999999999999999", "cursor"), ("cursor=3&after=1", "cursor"), ("cursor=3&before=2", "cursor")] {
             assertError(try h.rest("GET", base + "?" + query, token: h.tokenA), 422, "validation", fields: [field], query)
         }
         let foreign = try h.rest("GET", base, token: h.tokenB)

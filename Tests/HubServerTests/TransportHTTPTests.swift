@@ -307,4 +307,25 @@ final class TransportHTTPTests: XCTestCase {
         XCTAssertEqual(connection.readResponse()?.status, 411)
         XCTAssertTrue(connection.sawEOF())
     }
+
+    /// RFC 9112 §6.3: a POST with neither Content-Length nor Transfer-Encoding has an empty
+    /// body (what `curl -X POST` sends); it is answered, then the connection closes.
+    func testPostWithoutLengthIsAnEmptyBody() throws {
+        let seen = Recorder<HTTPRequest?>(nil)
+        let loop = try makeLoop(http: ClosureHTTPHandler { request, responder in
+            seen.update { $0 = request }
+            responder.respond(status: 200, headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
+        })
+        defer { loop.stop() }
+        let connection = try RawHTTPConnection(port: loop.boundPort)
+        connection.send("POST /runs/x/pause HTTP/1.1\r\nHost: x\r\n\r\n")
+        let response = try XCTUnwrap(connection.readResponse())
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.text, "{}")
+        XCTAssertEqual(response.header("connection")?.lowercased(), "close")
+        XCTAssertTrue(connection.sawEOF())
+        let request = try XCTUnwrap(seen.value)
+        XCTAssertEqual(request.method, .POST)
+        XCTAssertEqual(request.body, [])
+    }
 }

@@ -128,6 +128,8 @@ func threadNames() -> [String] {
 
 struct RawHTTPResponse {
     var status: Int
+    /// The status line's protocol, e.g. "HTTP/1.1".
+    var version = ""
     var headers: [(String, String)]
     var body: [UInt8]
     func header(_ name: String) -> String? {
@@ -197,7 +199,7 @@ final class RawHTTPConnection {
             return (String(line[..<colon]).trimmingCharacters(in: .whitespaces),
                     String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
         }
-        var response = RawHTTPResponse(status: status, headers: headers, body: [])
+        var response = RawHTTPResponse(status: status, version: String(statusLine[0]), headers: headers, body: [])
         let length = head ? 0 : Int(response.header("content-length") ?? "0") ?? 0
         while buffer.count < length { if !fill() { return nil } }
         response.body = Array(buffer[0..<length])

@@ -120,8 +120,12 @@ final class TransportWebSocketTests: XCTestCase {
                  + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         let response = try XCTUnwrap(raw.readResponse())
         XCTAssertEqual(response.status, 401)
+        XCTAssertEqual(response.version, "HTTP/1.1", "the docs promise HTTP/1.1")
         XCTAssertEqual(response.header("content-type"), "application/json")
+        XCTAssertEqual(response.header("content-length"), String(response.body.count))
+        XCTAssertEqual(response.header("connection")?.lowercased(), "close")
         XCTAssertTrue(response.text.contains("\"unauthorized\""), response.text)
+        XCTAssertTrue(raw.sawEOF(), "a refused upgrade closes the connection")
         XCTAssertEqual(handler.opened.value, [])
 
         let ok = try SimpleWebSocketClient.connect(port: loop.boundPort, headers: [("Authorization", "Bearer good")])

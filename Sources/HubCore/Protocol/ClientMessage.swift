@@ -4,13 +4,15 @@ import Foundation
 public enum ClientMessage: Sendable, Equatable {
     case subscribe(Topic, since: Int64?)
     case unsubscribe(Topic)
-    /// `id` is any scalar the client sent, as text (numbers and booleans spelled as in JSON).
-    case ping(id: String?)
+    /// `id` is the scalar the client sent, echoed in the pong with its JSON type.
+    case ping(id: PingID?)
 
     /// The largest message a client may send.
     public static let maxBytes = 64 * 1024
     /// Ping ids are echoed; a bound keeps a client from making the server echo 64 KiB.
     public static let maxPingIDLength = 64
+    /// A refused topic is echoed (as sent) in the error frame, cut to this many characters.
+    public static let maxTopicEchoLength = 100
 
     /// Parses one text frame; never traps, whatever the bytes.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> ClientMessage {
@@ -28,7 +30,10 @@ public enum ClientMessage: Sendable, Equatable {
         switch type {
         case "subscribe", "unsubscribe":
             guard let text = object["topic"] as? String, let topic = Topic(text) else {
-                throw ProtocolError(.badTopic, "topic must be \"org\" or \"run:<uuid>\"")
+                // Echo what was sent (bounded) so a client with several requests in flight
+                // can tell which one failed, even when the topic is malformed.
+                throw ProtocolError(.badTopic, "topic must be \"org\" or \"run:<uuid>\"",
+                                    topic: object["topic"].flatMap(echoedTopic))
             }
             if type == "unsubscribe" { return .unsubscribe(topic) }
             var since: Int64?
@@ -44,7 +49,7 @@ public enum ClientMessage: Sendable, Equatable {
             }
             return .subscribe(topic, since: since)
         case "ping":
-            return .ping(id: object["id"].flatMap(scalarText))
+            return .ping(id: object["id"].flatMap(PingID.init(json:)))
         default:
             throw ProtocolError(.unknownType, "unknown message type \(type.prefix(40))")
         }
@@ -74,12 +79,12 @@ private func nonNegativeInteger(_ raw: Any) -> Int64? {
     return value >= 0 ? value : nil
 }
 
-/// A ping id as text; objects and arrays are not scalars and are ignored.
-private func scalarText(_ raw: Any) -> String? {
-    if let s = raw as? String { return String(s.prefix(ClientMessage.maxPingIDLength)) }
-    if let n = raw as? NSNumber {
-        if isJSONBoolean(n) { return n.boolValue ? "true" : "false" }
-        return String(n.stringValue.prefix(ClientMessage.maxPingIDLength))
+/// A malformed topic as the client sent it: a string cut to the echo bound, another scalar
+/// as its JSON text; nil for null, objects and arrays (nothing to name).
+private func echoedTopic(_ raw: Any) -> String? {
+    if let s = raw as? String { return String(s.prefix(ClientMessage.maxTopicEchoLength)) }
+    return PingID(json: raw).flatMap { id -> String? in
+        if case .string = id { return nil }
+        return id.json
     }
-    return nil
 }

@@ -38,7 +38,11 @@ public struct CollectionAPI: RESTHandler {
             let c = try service.counts(orgID: r.principal.orgID)
             return .json(200, "{\"running\":\(c.running),\"pending\":\(c.pending),\"paused\":\(c.paused)}")
         }
-        guard r.principal.has(Permission.adminAutomation) else { throw APIError.forbidden }
+        // collection.view reads what the WebSocket org topic already shows it: the run
+        // objects (list and one run). Items, sellers, settings and every write stay admin.
+        let viewerReadable = r.method == "GET" && (s == ["runs"] || (s.count == 2 && s[0] == "runs"))
+        guard r.principal.has(Permission.adminAutomation)
+                || (viewerReadable && r.principal.has(Permission.collectionView)) else { throw APIError.forbidden }
         let org = r.principal.orgID
         let actor = CollectionService.Actor(userID: r.principal.userID, ipAddress: r.peerAddress, userAgent: r.userAgent)
         switch (r.method, s.count, s.first) {
@@ -83,8 +87,17 @@ public struct CollectionAPI: RESTHandler {
                 guard let t = ItemType(rawValue: v) else { throw APIError.invalidQuery("item_type", "item_type is amazon_product or ebay_seller") }
                 return t
             }
+            // `cursor` (a next_cursor this API gave out) continues the default newest-first
+            // listing, like runs and sellers; ascending pages continue with `after=`.
+            var before = try seq(r, "before")
+            if let cursor = try seq(r, "cursor") {
+                guard r.query["after"] == nil, before == nil else {
+                    throw APIError.invalidQuery("cursor", "send cursor alone, or after/before, not both")
+                }
+                before = cursor
+            }
             let page = try service.listItems(orgID: org, runID: try runID(s[1]), status: status, itemType: type,
-                                             after: try seq(r, "after"), before: try seq(r, "before"), limit: try limit(r))
+                                             after: try seq(r, "after"), before: before, limit: try limit(r))
             return try .encoded(200, Page(items: page.items, nextCursor: page.nextCursor))
         case ("GET", 1, "sellers"):
             let offset = try r.query["cursor"].map { v -> Int in
@@ -131,6 +144,7 @@ public struct CollectionAPI: RESTHandler {
     private func seq(_ r: APIRequest, _ name: String) throws -> Int64? {
         guard let text = r.query[name] else { return nil }
         guard let n = Int64(text), let bounded = SequenceNumber.bounded(n) else {
+            if name == "cursor" { throw APIError.invalidQuery(name, "cursor is not one this API gave out") }
             throw APIError.invalidQuery(name, "\(name) must be a sequence number between 0 and \(SequenceNumber.max)")
         }
         return bounded

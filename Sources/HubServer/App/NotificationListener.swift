@@ -75,7 +75,7 @@ final class NotificationListener: @unchecked Sendable {
                 backoff.reset()
                 let reconnect = everConnected
                 everConnected = true
-                logger.info(reconnect ? "LISTEN connection re-established" : "listening on \(PostgresConnection.notifyChannel)")
+                logger.info(reconnect ? "LISTEN connection re-established" : "LISTEN on channel \(PostgresConnection.notifyChannel)")
                 onStateChange(true, reconnect)
                 // Anything already buffered by libpq would not make the socket readable again.
                 readable()

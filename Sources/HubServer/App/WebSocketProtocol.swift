@@ -121,7 +121,7 @@ final class WebSocketProtocol: WebSocketHandler {
         case .unsubscribe(let topic):
             fanOut.unsubscribe(client, topic)
         case .ping(let id):
-            fanOut.sendControl("{\"type\":\"pong\"\(id.map { ",\"id\":" + JSONText.quote($0) } ?? "")}", to: client)
+            fanOut.sendControl("{\"type\":\"pong\"\(id.map { ",\"id\":" + $0.json } ?? "")}", to: client)
         }
     }
 

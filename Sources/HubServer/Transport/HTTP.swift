@@ -199,6 +199,8 @@ final class HTTPTransaction {
     weak var limits: RequestLimits?
     /// Fires at the request deadline (headers + body); cancelled once the request is complete.
     var deadline: TimerHandle?
+    /// The connection cannot carry another request after this one (lws still expects a body).
+    var closeAfterResponse = false
 
     /// Loop thread.
     init(id: UInt64, connection: HTTPConnection, method: HTTPMethod, path: String,
@@ -289,10 +291,18 @@ extension HubLoop {
         let lengthHeader = headers.first { $0.0 == "content-length" }?.1
         let chunked = headers.contains { $0.0 == "transfer-encoding" }
         let bodyMethod = [.POST, .PUT, .PATCH].contains(transaction.method)
-        if chunked || (bodyMethod && lengthHeader == nil) {
-            // lws 4.1 cannot read chunked request bodies; without a length it would wait
-            // for 100 MB. Answer and close.
-            return refuse(411, "length_required", "a Content-Length header is required")
+        if chunked {
+            // lws 4.1 cannot read chunked request bodies. Answer and close.
+            return refuse(411, "length_required", "a Content-Length header is required for a request body")
+        }
+        if bodyMethod && lengthHeader == nil {
+            // RFC 9112 §6.3: no Content-Length and no Transfer-Encoding means an empty body
+            // (`curl -X POST …/pause` sends exactly that). lws 4.1 would instead wait for up
+            // to 100 MB of body, so whatever follows on this connection is not a new
+            // request to lws: answer from the empty body now and close afterwards.
+            transaction.closeAfterResponse = true
+            dispatch(transaction, wsi: wsi)
+            return 0
         }
         var contentLength = 0
         if let lengthHeader {
@@ -482,7 +492,7 @@ extension HubLoop {
         let hasBody = HubLoop.statusAllowsBody(status)
         transaction.output = HTTPOutput(
             status: status, headers: headers, body: hasBody ? body : [],
-            sendBody: transaction.method != .HEAD && hasBody, closeAfter: closeAfter)
+            sendBody: transaction.method != .HEAD && hasBody, closeAfter: closeAfter || transaction.closeAfterResponse)
         lws_callback_on_writable(wsi)
     }
 
@@ -574,23 +584,41 @@ extension HubLoop {
 
     /// Loop thread. Writes a complete small response right away. Only used where lws expects the
     /// callback itself to have answered (HTTP_CONFIRM_UPGRADE returning 1), like lws's own
-    /// lws_return_http_status; lws buffers any part the socket does not take.
+    /// lws_return_http_status; lws buffers any part the socket does not take. The head is
+    /// written here, not with lws_add_http_header_status: before an upgrade lws has not
+    /// recorded the request's version and would answer "HTTP/1.0". The connection closes
+    /// after this (returning 1 hangs up), so the answer says `Connection: close`.
     func writeImmediateResponse(wsi: OpaquePointer, status: Int, headers: [(String, String)], body: [UInt8]) -> Bool {
-        let base = (scratch + lwsPre).assumingMemoryBound(to: UInt8.self)
-        let end = base + scratchCapacity
-        var p: UnsafeMutablePointer<UInt8>? = base
-        var allHeaders = headers
+        var allHeaders = headers.filter { !["content-length", "connection", "transfer-encoding"].contains($0.0.lowercased()) }
         if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
             allHeaders.append(("Content-Type", "application/json"))
         }
-        if appendResponseHead(wsi, status: status, headers: allHeaders, bodyLength: body.count,
-                              closeAfter: false, &p, end) { return false }
-        guard var cursor = p else { return false }
-        let n = min(body.count, end - cursor)
-        body.withUnsafeBytes { raw in
-            if n > 0 { UnsafeMutableRawPointer(cursor).copyMemory(from: raw.baseAddress!, byteCount: n) }
+        let sent = HubLoop.statusAllowsBody(status) ? body : []
+        var head = "HTTP/1.1 \(status) \(HubLoop.reasonPhrase(status))\r\n"
+        for (name, value) in allHeaders where !name.contains(where: \.isNewline) && !value.contains(where: \.isNewline) {
+            head += "\(name): \(value)\r\n"
         }
-        cursor += n
-        return lws_write(wsi, base, cursor - base, LWS_WRITE_HTTP_HEADERS) >= 0
+        if HubLoop.statusAllowsBody(status) { head += "Content-Length: \(sent.count)\r\n" }
+        head += "Connection: close\r\n\r\n"
+        let bytes = Array(head.utf8) + sent
+        guard bytes.count <= scratchCapacity else { return false }
+        let base = (scratch + lwsPre).assumingMemoryBound(to: UInt8.self)
+        bytes.withUnsafeBytes { raw in UnsafeMutableRawPointer(base).copyMemory(from: raw.baseAddress!, byteCount: bytes.count) }
+        // h1 only (upgrades are h1): LWS_WRITE_HTTP_HEADERS sends the bytes as they are.
+        return lws_write(wsi, base, bytes.count, LWS_WRITE_HTTP_HEADERS) >= 0
+    }
+
+    /// The reason phrase for the statuses this loop writes by hand (the code is what counts).
+    static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 421: return "Misdirected Request"
+        case 429: return "Too Many Requests"
+        case 503: return "Service Unavailable"
+        default: return "Error"
+        }
     }
 }

@@ -11,13 +11,15 @@ public enum DemoToken {
     /// of older versions named each start's token "make run <date>".
     static func name(for file: URL) -> String { String("demo admin \(file.standardizedFileURL.path)".prefix(200)) }
     static let legacyNamePrefix = "make run "
+    /// The demo org's slug.
+    public static let orgSlug = "demo"
 
     /// Returns the demo admin token recorded in `file` if it is still live in this
     /// database; otherwise revokes the demo user's previous demo tokens (this file's lost
     /// one and the per-start ones of older versions), mints one and records it.
     public static func ensure(pool: ConnectionPool, file: URL) throws -> String {
         let orgs = OrgRepository(pool: pool)
-        let org = try orgs.orgFind("demo") ?? orgs.orgCreate(name: "Demo Reselling Co", slug: "demo")
+        let org = try orgs.orgFind(orgSlug) ?? orgs.orgCreate(name: "Demo Reselling Co", slug: orgSlug)
         let user = try orgs.userEnsure(email: "admin@demo.example", displayName: "Demo Admin")
         let tokens = TokenRepository(pool: pool)
         if let secret = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),

@@ -43,6 +43,11 @@ public struct OrgRepository: Sendable {
         }
     }
 
+    /// Every org, by slug (the operator's `org list`).
+    public func orgList() throws -> [OrgRecord] {
+        try pool.query("SELECT id, name, slug, created_at FROM orgs ORDER BY slug, id").rows.map(decodeOrg)
+    }
+
     /// Finds an org by id (UUID text) or slug.
     public func orgFind(_ idOrSlug: String) throws -> OrgRecord? {
         let row: PostgresRow?

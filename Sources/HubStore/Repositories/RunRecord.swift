@@ -33,7 +33,8 @@ public struct RunRecord: Sendable, Codable, Equatable {
     public var skippedItems: Int
     public var currentCategory: String?
     public var categoryIDs: [String]
-    public var checkpoint: RunCheckpoint?
+    /// Engine state (resume point); never encoded: clients have no use for it.
+    public var checkpoint: RunCheckpoint? = nil
     public var itemSeq: Int64
     public var nextRetryAt: Date?
     public var budgetWarnedAt: Date?
@@ -43,11 +44,14 @@ public struct RunRecord: Sendable, Codable, Equatable {
     public var createdBy: UUID
     public var createdAt: Date
     public var updatedAt: Date?
-    public var leaseOwner: String?
-    public var leaseToken: Int64
+    /// The executor's lease (engine state, not encoded): who holds the run, and the fence.
+    public var leaseOwner: String? = nil
+    public var leaseToken: Int64 = 0
 
     enum CodingKeys: String, CodingKey {
-        case id, name, status, checkpoint
+        // checkpoint, lease_owner and lease_token are left out on purpose: internal engine
+        // state, not part of the run object clients see (REST, CLI --json, events).
+        case id, name, status
         case orgID = "org_id"
         case statusReason = "status_reason"
         case estimatedCostCents = "estimated_cost_cents"
@@ -76,8 +80,6 @@ public struct RunRecord: Sendable, Codable, Equatable {
         case createdBy = "created_by"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
-        case leaseOwner = "lease_owner"
-        case leaseToken = "lease_token"
     }
 
     public var state: RunState { RunState(status: status, reason: statusReason) }

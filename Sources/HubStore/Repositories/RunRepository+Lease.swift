@@ -106,7 +106,7 @@ extension RunRepository {
         let to = try RunLifecycle.apply(command, to: from).to
         return try pool.query("""
             UPDATE collection_runs SET status = $4, status_reason = $5, next_retry_at = $6,
-                paused_at = CASE WHEN $4 = 'paused' THEN COALESCE(paused_at, now()) ELSE paused_at END,
+                paused_at = CASE WHEN $4 = 'paused' THEN COALESCE(paused_at, now()) END,  -- only a paused run has one
                 completed_at = CASE WHEN $4 IN ('completed', 'failed', 'cancelled') THEN now() ELSE completed_at END,
                 current_category = CASE WHEN $4 IN ('completed', 'failed', 'cancelled') THEN NULL ELSE current_category END,
                 total_items = CASE WHEN $4 = 'completed' THEN processed_items + failed_items + skipped_items ELSE total_items END,

@@ -61,7 +61,7 @@ public struct RunRepository: Sendable {
         // up at once, and an executor of a cancelled one finds its fence gone.
         let row = try c.query("""
             UPDATE collection_runs SET status = $3, status_reason = $4,
-                paused_at = CASE WHEN $3 = 'paused' THEN now() ELSE paused_at END,
+                paused_at = CASE WHEN $3 = 'paused' THEN now() END,  -- only a paused run has one
                 completed_at = CASE WHEN $3 IN ('completed', 'failed', 'cancelled') THEN now() ELSE completed_at END,
                 next_retry_at = NULL,
                 lease_expires_at = CASE WHEN $3 IN ('running', 'cancelled') THEN now() ELSE lease_expires_at END,
