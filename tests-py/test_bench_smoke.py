@@ -6,7 +6,6 @@ def test_fanout_smoke():
     r = bench("fanout", "--clients", "20", "--events", "1000", "--rate", "500")
     assert r["connected"] == 20
     assert r["missing"] == 0 and r["duplicates"] == 0
-    assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]
 
 
 def test_connections_smoke():
@@ -20,4 +19,3 @@ def test_engine_smoke():
     r = bench("engine", "--items", "1000")
     assert r["status"] == "completed"
     assert r["items"] > 0 and r["delivered"] == r["items"]
-    assert r["committed_per_s"] > 0

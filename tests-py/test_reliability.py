@@ -178,10 +178,10 @@ def wait_for(condition, timeout):
 
 def test_mass_disconnect_loses_nothing():
     """Scenario 6: 500 subscribers, the 250 of a child process killed with SIGKILL halfway
-    through 2,000 events; three times over. Memory before and after is a figure the bench
+    through 2,000 events; twice over. Memory before and after is a figure the bench
     reports (RELIABILITY.md), not something this test judges."""
     r = run_bench("mass-disconnect", "--clients", "500", "--kill", "250", "--late", "50",
-                  "--events", "2000", "--rate", "1000", "--cycles", "3", "--settle", "0")
+                  "--events", "2000", "--rate", "1000", "--cycles", "2", "--settle", "0")
     for c in r["cycles"]:
         assert c["survivors"] == 250 and c["killed"] == 250 and c["late"] == 50 and c["conn_failed"] == 0, c
         assert c["missing"] == 0 and c["duplicates"] == 0, c
@@ -194,8 +194,8 @@ def test_slow_client_is_closed_and_resumes_exactly():
     """Scenario 7: 100 clients read; in every other phase 5 more subscribe and stop reading.
     The readers' p99 with and without them is a figure the bench reports, not judged here."""
     r = run_bench("slow-client", "--clients", "100", "--slow", "5", "--events", "3000", "--rate", "1000",
-                  "--rounds", "3", "--client-queue-kib", "512")
+                  "--rounds", "2", "--client-queue-kib", "512")
     assert r["connected"] == 100 and r["missing"] == 0 and r["duplicates"] == 0, r
-    assert r["stalled_close_codes"] == [4008] * 15, r
-    assert r["slow_clients_closed_metric"] == 15, r
+    assert r["stalled_close_codes"] == [4008] * 10, r
+    assert r["slow_clients_closed_metric"] == 10, r
     assert r["resume_missing"] == 0 and r["resume_duplicates"] == 0, r

@@ -53,9 +53,9 @@ final class HubRobustnessTests: XCTestCase {
         let slow = try RawWebSocket(port: h.port, headers: ["Authorization: Bearer \(h.tokenA)"], receiveBuffer: 4096)
         slow.sendText("{\"type\":\"subscribe\",\"topic\":\"org\"}")
         XCTAssertTrue(slow.readUntil { $0.contains("snapshot") }.found, "no snapshot")
-        // ~1 KB per event, 9000 commits: more than the loopback socket buffers hold.
+        // ~1 KB per event, 4000 commits: more than the loopback socket buffers hold.
         try h.pool.query("UPDATE collection_runs SET name = repeat('n', 200), current_category = repeat('c', 120) WHERE id = $1", [run])
-        let updates = 9000
+        let updates = 4000
         for i in 1...updates {
             try h.pool.query("UPDATE collection_runs SET processed_items = $2 WHERE id = $1", [run, i])
         }

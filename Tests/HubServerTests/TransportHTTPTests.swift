@@ -223,7 +223,8 @@ final class TransportHTTPTests: XCTestCase {
         late.respond(status: 500)  // second call ignored
         held.update { $0 = nil }
         let again = try RawHTTPConnection(port: loop.boundPort)
-        again.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+        // Connection: close, so the answer ends at EOF rather than at a read timeout.
+        again.send("GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         XCTAssertTrue(held.wait { $0 != nil })
         held.value?.respond(status: 204)
         XCTAssertEqual(again.readResponse()?.status, 204)
