@@ -30,7 +30,7 @@ test: test-deps
 	node --test tests-node/
 	@if ls tests-py/test_*.py >/dev/null 2>&1; then \
 		$(SWIFT) build -c release --product collection-hub && \
-		.venv/bin/python -m pytest -q tests-py; \
+		.venv/bin/python -m pytest -q --durations=10 tests-py; \
 	fi
 
 # libFuzzer over the WebSocket message parser and the subscription decisions it leads to
