@@ -38,7 +38,7 @@ let package = Package(
         ),
         .target(
             name: "HubServer",
-            dependencies: ["HubCore", "HubStore", "HubEngine", "CLibWebSockets", "CLibPQ", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HubCore", "HubStore", "HubEngine", "CLibWebSockets", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "collection-hub",

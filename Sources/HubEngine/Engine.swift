@@ -5,6 +5,7 @@ import Logging
 
 /// The collection engine of one process: a scheduler and the executors it starts.
 /// `start()` and `stop()`; several processes may share one database.
+// @unchecked Sendable: immutable after init; the scheduler it wraps guards its own state.
 public final class Engine: @unchecked Sendable {
     public let config: EngineConfig
     private let scheduler: Scheduler

@@ -10,6 +10,7 @@ import FoundationNetworking
 /// semaphore for at most `timeout`, then is cancelled and reported `unavailable`. Status codes
 /// map to item errors (the call was answered and is paid for: skip the item) or to
 /// unavailability (not charged: the engine pauses the run and retries); see `classify`.
+// @unchecked Sendable: immutable configuration and session; in-flight transfers are guarded by Transfers' lock.
 public final class HTTPProvider: CollectionProvider, @unchecked Sendable {
     /// Where the API is and how to call it.
     public struct Config: Sendable {
@@ -187,6 +188,7 @@ public final class HTTPProvider: CollectionProvider, @unchecked Sendable {
     // MARK: Transfers (URLSession delegate)
 
     /// One request's state, filled by the delegate queue and read after `done`.
+    // @unchecked Sendable: filled by the delegate queue under its lock, read after `done` is signalled.
     final class Transfer: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
         private let lock = NSLock()
@@ -223,6 +225,7 @@ public final class HTTPProvider: CollectionProvider, @unchecked Sendable {
         }
     }
 
+    // @unchecked Sendable: the task table is guarded by its lock; each Transfer guards its own fields.
     final class Transfers: NSObject, URLSessionDataDelegate, @unchecked Sendable {
         let maxBytes: Int
         private let lock = NSLock()

@@ -7,6 +7,7 @@ import Logging
 /// sellers (paid eBay call each), committing items with the checkpoint in small batches
 /// under the run's lease. Stops when the fence no longer matches (paused, cancelled,
 /// taken over), when asked to, or at the end.
+// @unchecked Sendable: stop/abandon flags are guarded by `lock`; everything else is touched by the executor's own thread only.
 final class RunExecutor: @unchecked Sendable {
     /// Ends execution early; the run stays as the database has it.
     struct Stop: Error { let why: String }

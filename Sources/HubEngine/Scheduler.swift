@@ -6,6 +6,7 @@ import Logging
 /// Claims runs for this process (pending runs with a free slot, runs whose owner's lease
 /// expired) and starts an executor for each; marks runs waiting for a slot. One thread,
 /// `runOnce` every poll interval and whenever an executor ends.
+// @unchecked Sendable: executors and stopping are guarded by `lock`; claiming runs on the scheduler thread only.
 final class Scheduler: @unchecked Sendable {
     private let pool: ConnectionPool
     private let provider: any CollectionProvider

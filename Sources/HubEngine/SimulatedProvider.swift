@@ -5,6 +5,7 @@ import HubCore
 /// network: each category has exactly its expected product count; sellers come from a
 /// pool of names written in case, spacing and full-width variants; latency, item failures,
 /// outages and 429 bursts are configurable by paid-call number.
+// @unchecked Sendable: the call counter is guarded by its lock; the configuration is immutable.
 public final class SimulatedProvider: CollectionProvider, @unchecked Sendable {
     /// The simulation's knobs.
     public struct Config: Sendable {

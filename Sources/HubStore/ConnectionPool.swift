@@ -4,6 +4,7 @@ import Foundation
 /// A bounded pool of PostgreSQL connections. A connection is lent to one closure at a
 /// time and always comes back, also when the closure throws (data-model contract: every
 /// getconn has its putconn); a broken one is closed instead of returned.
+// @unchecked Sendable: all mutable state is guarded by `condition`.
 public final class ConnectionPool: @unchecked Sendable {
     /// Pool settings; defaults follow the data-model contract's pooling rules.
     public struct Configuration: Sendable {

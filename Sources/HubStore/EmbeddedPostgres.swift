@@ -3,6 +3,7 @@ import Logging
 
 /// Runs a private PostgreSQL cluster in a data folder: initdb on first use, pg_ctl start
 /// listening only on a Unix socket inside that folder, pg_ctl stop at the end.
+// @unchecked Sendable: start() and stop() run on the owning command's thread; the only mutable field (startedByUs) is written there.
 public final class EmbeddedPostgres: @unchecked Sendable {
     /// Why the launcher stopped; each reads as one sentence saying what to do.
     public enum LaunchError: Error, CustomStringConvertible {

@@ -3,6 +3,7 @@ import Foundation
 
 /// One libpq connection. Not thread-safe: exactly one thread uses it at a time, which
 /// the pool guarantees by lending it to one closure at a time.
+// @unchecked Sendable: a PGconn is used by one thread at a time: the pool lends it to one closure at a time.
 public final class PostgresConnection: @unchecked Sendable {
     let conn: OpaquePointer
     private var closed = false

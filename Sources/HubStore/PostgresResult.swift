@@ -2,6 +2,7 @@ import CLibPQ
 import Foundation
 
 /// The rows of one statement, decoded from text format. Owns the PGresult until deinit.
+// @unchecked Sendable: immutable after init; the PGresult it owns is only read (libpq allows concurrent reads of a result).
 public final class PostgresResult: @unchecked Sendable {
     private let result: OpaquePointer
     /// Number of rows returned.

@@ -212,6 +212,7 @@ enum BenchREST {
         return done.wait(timeout: .now() + 30) == .success ? box.data : nil
     }
 
+    // @unchecked Sendable: written once by the URLSession callback before the semaphore is signalled, read after the wait.
     final class ResultBox: @unchecked Sendable { var data: Data? }
 }
 

@@ -35,6 +35,7 @@ struct DatabaseOptions: ParsableArguments {
 }
 
 /// A database opened for one command: the embedded cluster (if any), migrated, with a pool.
+// @unchecked Sendable: immutable after init; the pool and cluster it holds are thread-safe themselves.
 final class OpenDatabase: @unchecked Sendable {
     let conninfo: String
     let embedded: EmbeddedPostgres?

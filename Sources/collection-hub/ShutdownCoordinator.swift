@@ -3,6 +3,7 @@ import Foundation
 
 /// Turns SIGINT/SIGTERM into an orderly shutdown: registered actions run in reverse order
 /// (hub, engine, pool, then PostgreSQL), so Ctrl-C leaves no process behind.
+// @unchecked Sendable: its actions and signal sources are guarded by `lock`.
 final class ShutdownCoordinator: @unchecked Sendable {
     static let shared = ShutdownCoordinator()
 

@@ -17,6 +17,7 @@ enum AuthResult {
 /// loaded at start, kept current from NOTIFY (migration 006) and re-read after a LISTEN
 /// reconnect. A lookup is a SHA-256 and a dictionary read, so random secrets cost no query
 /// and the loop never waits for the database. Loop thread only (after `loadNow`).
+// @unchecked Sendable: the credential table is read and replaced on the loop thread only (loadNow runs before the loop starts).
 final class Authenticator: @unchecked Sendable {
     static let cookieName = "chub_session"
     /// Longest secret looked at; anything longer is unknown without hashing it.

@@ -11,6 +11,7 @@ import Logging
 /// is right before it. A client replaying (`since`) or a topic that missed
 /// notifications (LISTEN dropped) reads the gap from the table first: NOTIFY is only a
 /// wake-up, the tables are the truth.
+// @unchecked Sendable: loop thread only; database reads run on workers and post their results back.
 final class FanOut: @unchecked Sendable {
     let config: HubConfig
     let pool: ConnectionPool

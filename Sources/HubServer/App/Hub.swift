@@ -4,6 +4,7 @@ import Logging
 
 /// One hub process: the libwebsockets loop serving static files, REST and WebSocket, fed
 /// by PostgreSQL NOTIFY. Construct, `start()`, and `stop()` when done.
+// @unchecked Sendable: start() and stop() are called by the owner's thread; the parts they reach post to the loop.
 public final class Hub: @unchecked Sendable {
     public let config: HubConfig
     let pool: ConnectionPool
@@ -151,6 +152,7 @@ public final class Hub: @unchecked Sendable {
 }
 
 /// A value handed from the loop to a waiting thread, with a timeout on the wait.
+// @unchecked Sendable: written once before the semaphore is signalled and read only after the wait succeeds.
 final class ResultSlot<T: Sendable>: @unchecked Sendable {
     private let semaphore = DispatchSemaphore(value: 0)
     private var value: T?

@@ -4,6 +4,7 @@ import HubStore
 /// Collects which tokens were used and writes last_used_at in batches on a worker. The
 /// loop only inserts into a set; a locked or slow api_tokens table delays the write, never
 /// a request. Loop thread only.
+// @unchecked Sendable: the pending set is touched on the loop thread only; the worker gets a copy.
 final class LastUsedRecorder: @unchecked Sendable {
     private let repository: CredentialRepository
     private let worker = DispatchQueue(label: "collection-hub.last-used")

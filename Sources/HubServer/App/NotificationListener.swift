@@ -7,6 +7,7 @@ import Logging
 /// descriptor, so notifications are read when the loop sees it readable (no thread, no
 /// polling timer). When the connection dies it is rebuilt with backoff and `onReconnected`
 /// lets the fan-out read what it missed.
+// @unchecked Sendable: its connection and timers are touched on the loop thread only; the connect runs on a worker and posts back.
 final class NotificationListener: @unchecked Sendable {
     private let conninfo: String
     private let logger: Logger
@@ -127,6 +128,7 @@ final class NotificationListener: @unchecked Sendable {
 }
 
 /// Carries a non-Sendable value across the hand-off to the loop, which is its only user.
+// @unchecked Sendable: carries a value to the loop, its only user after the hand-off.
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

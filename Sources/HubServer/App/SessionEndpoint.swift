@@ -5,6 +5,7 @@ import Logging
 /// /api/v1/session: POST {"token"} exchanges an API token for an opaque server-side
 /// session (the cookie never holds the token), GET says who is logged in, DELETE ends
 /// the session everywhere. Loop thread; database writes go to a worker.
+// @unchecked Sendable: state is touched on the loop thread; workers only run queries and post back.
 final class SessionEndpoint: @unchecked Sendable {
     /// How long a session lives (the cookie's Max-Age matches).
     static let lifetime: Duration = .seconds(30 * 24 * 3600)

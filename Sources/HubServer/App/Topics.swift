@@ -6,6 +6,7 @@ import HubStore
 // database queue's completions can carry them back to the loop through `loop.post`.
 
 /// One WebSocket client (exists from upgrade to close; loop thread only).
+// @unchecked Sendable: loop thread only; crosses threads only inside LoopBound-style hand-offs.
 final class ClientState: @unchecked Sendable {
     let session: WebSocketSession
     let principal: Principal
@@ -44,6 +45,7 @@ final class ClientState: @unchecked Sendable {
 }
 
 /// A client's place in one run's event stream (exists while subscribed).
+// @unchecked Sendable: loop thread only.
 final class RunSubscription: @unchecked Sendable {
     /// The last item sequence number this client has been sent (bounded, non-trapping).
     var cursor: StreamCursor
@@ -58,6 +60,7 @@ final class RunSubscription: @unchecked Sendable {
 }
 
 /// One run's fan-out state (exists while it has subscribers).
+// @unchecked Sendable: loop thread only.
 final class RunTopic: @unchecked Sendable {
     let key: String
     let runID: UUID
@@ -83,6 +86,7 @@ final class RunTopic: @unchecked Sendable {
 }
 
 /// One org's fan-out state for the nav badge and run list (exists while subscribed).
+// @unchecked Sendable: loop thread only.
 final class OrgTopic: @unchecked Sendable {
     let key: String
     let orgID: UUID

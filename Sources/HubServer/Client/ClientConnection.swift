@@ -4,6 +4,7 @@ import Foundation
 /// One client WebSocket connection of a `WebSocketClientLoop`. The send/close methods
 /// are callable from any thread (they hop to the client loop); everything else about
 /// the connection lives on the loop thread.
+// @unchecked Sendable: send and close hop to the client loop thread, which alone touches the wsi.
 public final class ClientConnection: @unchecked Sendable {
     /// Lifecycle as seen by the loop.
     public enum State: Sendable, Equatable { case connecting, open, closed, failed }

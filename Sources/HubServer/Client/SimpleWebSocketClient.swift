@@ -14,6 +14,7 @@ public struct WebSocketClientError: Error, CustomStringConvertible, Equatable {
 /// A blocking WebSocket client for tests and tools. Every wait is bounded by a timeout.
 /// Uses a shared `WebSocketClientLoop` if given, else a private one stopped by `close()`.
 /// Any thread (not the client loop thread).
+// @unchecked Sendable: received messages sit in the Inbox under its lock; sends hop to the client loop.
 public final class SimpleWebSocketClient: @unchecked Sendable {
     /// Events as the loop delivered them.
     public enum Event: Sendable, Equatable {
@@ -105,6 +106,7 @@ public final class SimpleWebSocketClient: @unchecked Sendable {
 
     /// Collects the handler callbacks (client loop thread) for blocking readers (any
     /// other thread).
+    // @unchecked Sendable: written on the client loop thread and read by waiting threads, all under its lock.
     final class Inbox: WebSocketClientHandler, @unchecked Sendable {
         enum Outcome { case open, failed(String, Int?), timedOut }
 

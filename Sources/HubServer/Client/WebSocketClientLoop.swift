@@ -46,6 +46,7 @@ extension WebSocketClientHandler {
 /// A WebSocket client: its own lws context and one service thread, able to hold many
 /// connections (tests, benchmarks). `connect`/`stop` and `ClientConnection`'s send/close
 /// are callable from any thread; handler callbacks run on the client loop thread.
+// @unchecked Sendable: any-thread entry points post to the client loop thread, which alone touches lws state.
 public final class WebSocketClientLoop: @unchecked Sendable {
     static let protocolName = "chub-client"
 

@@ -83,6 +83,7 @@ public protocol HTTPHandler: AnyObject {
 /// Completes one HTTP request. Thread-safe: `respond` may be called from any thread;
 /// only the first call counts. A response to a client that already disconnected is
 /// silently dropped. If the responder is released without responding, a 500 is sent.
+// @unchecked Sendable: `completed` is guarded by `lock`; delivery posts to the loop thread.
 public final class HTTPResponder: @unchecked Sendable {
     private let lock = NSLock()
     private var completed = false
@@ -393,7 +394,7 @@ extension HubLoop {
             return
         }
         transaction.state = .receivingBody
-        if transaction.bodyComplete { httpBodyComplete(wsi: wsi) }
+        if transaction.bodyComplete { _ = httpBodyComplete(wsi: wsi) }
     }
 
     /// LWS_CALLBACK_HTTP_BODY (loop thread).

@@ -30,6 +30,7 @@ public enum HTTPAdmission: Sendable {
 /// Delivers one admission decision for one request. Thread-safe; the first call counts.
 /// While no decision has arrived the transport stops reading the connection, so a slow
 /// decision (e.g. a credential lookup on a worker) holds no more than one socket read.
+// @unchecked Sendable: the first-decision flag is guarded by its lock; the decision is applied on the loop thread.
 public final class HTTPAdmissionTicket: @unchecked Sendable {
     private let lock = NSLock()
     private var decided = false
@@ -59,6 +60,7 @@ extension HTTPHandler {
 
 /// A mutable value shared between the loop thread and a closure that only touches it on
 /// the loop thread (the admission ticket's inline path).
+// @unchecked Sendable: only touched on the loop thread.
 final class LoopSlot<T>: @unchecked Sendable {
     var value: T
     init(_ value: T) { self.value = value }

@@ -11,6 +11,7 @@ import Foundation
 /// - Other threads reach the loop only through `post(_:)` (a mutex-protected queue plus
 ///   `lws_cancel_service`, drained at `LWS_CALLBACK_EVENT_WAIT_CANCELLED`),
 ///   `HTTPResponder.respond` (which posts) and `stop()`.
+// @unchecked Sendable: any-thread entry points (post, schedule, stop) go through LoopCore; the rest runs on the loop thread.
 public final class HubLoop: @unchecked Sendable {
     /// lws_protocols.id values telling our two protocols apart inside callbacks.
     static let mainProtocolID: UInt32 = 0xC4B1

@@ -67,6 +67,7 @@ final class CStringArena {
 
 /// Carries a loop-confined (non-Sendable) object through a `@Sendable` closure that will
 /// only run on the loop thread. Never touch `value` anywhere else.
+// @unchecked Sendable: the value is only touched on the loop thread (the type's contract).
 final class LoopBound<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

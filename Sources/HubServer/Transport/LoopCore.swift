@@ -6,6 +6,7 @@ import Foundation
 ///
 /// Threading: `post`, `stop`, `isOnLoop` are callable from any thread; `drainPending`,
 /// `serviceOnce` and the hooks run on the loop thread only.
+// @unchecked Sendable: pending work is guarded by its lock; lws state is touched on the loop thread only.
 final class LoopCore: @unchecked Sendable {
     enum Lifecycle { case created, running, stopped }
 

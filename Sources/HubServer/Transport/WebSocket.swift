@@ -68,6 +68,7 @@ public protocol WebSocketHandler: AnyObject {
 /// and written by each straight from its buffer. (Server frames are unmasked: the frame
 /// header lws writes into the headroom is identical for every session, and all writes
 /// happen on the single loop thread.) May be created on any thread.
+// @unchecked Sendable: immutable after init apart from the lws header headroom, written on the single loop thread.
 public final class SharedFrame: @unchecked Sendable {
     let storage: UnsafeMutableRawPointer
     /// Payload length in bytes.

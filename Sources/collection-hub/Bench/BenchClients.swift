@@ -3,6 +3,7 @@ import HubServer
 
 /// Many WebSocket clients in one libwebsockets client loop, each subscribed to one run,
 /// counting the item events they receive (by seq) and their commit→receive latency.
+// @unchecked Sendable: counters are guarded by `lock`; handler callbacks run on the client loop thread.
 final class BenchClients: WebSocketClientHandler, @unchecked Sendable {
     private let loop = WebSocketClientLoop(config: WebSocketClientConfig(rxBufferBytes: 65536, connectTimeoutSeconds: 30))
     private let lock = NSLock()

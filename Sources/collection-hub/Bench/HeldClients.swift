@@ -62,6 +62,7 @@ final class HeldClientsProcess {
 }
 
 /// Reads a child's output until a line matches, with a deadline checked between reads.
+// @unchecked Sendable: buffer and ended are guarded by `lock`.
 final class LineReader: @unchecked Sendable {
     private let lock = NSLock()
     private var buffer = ""
