@@ -97,7 +97,7 @@ def test_postgresql_restart_mid_run_loses_nothing(fresh_hub):
 
 
 def test_provider_outage_and_429s_pause_then_resume_by_themselves(fresh_hub):
-    hub = fresh_hub(extra_args=["--sim-outage", "40-70", "--sim-429", "120-122", "--retry-max-s", "1"])
+    hub = fresh_hub(extra_args=["--sim-outage", "40-50", "--sim-429", "120-122", "--retry-max-s", "1"])
     run = hub.api("POST", "/runs", {"category_ids": CATEGORIES, "name": "outage"})
     # The run's stream carries every state change, however short: no poll can miss one.
     feed = Feed(hub, run["id"])
