@@ -48,14 +48,7 @@ struct HTTPProbe {
         if let body { lines.append("Content-Length: \(body.utf8.count)") } else if !["GET", "HEAD"].contains(method) { lines.append("Content-Length: 0") }
         let request = lines.joined(separator: "\r\n") + "\r\n\r\n" + (body ?? "")
         _ = request.withCString { Glibc.send(fd, $0, strlen($0), 0) }
-        var data = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n <= 0 { break }
-            data += buffer[0..<n]
-            if Self.complete(data) { break }
-        }
+        let data = readAnswer(fd, done: Self.complete)
         let text = String(decoding: data, as: UTF8.self)
         let parts = text.components(separatedBy: "\r\n\r\n")
         let head = parts.first?.components(separatedBy: "\r\n") ?? []
