@@ -26,6 +26,17 @@ def run_bench(*args, timeout=300):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def wait_until(predicate, timeout=15, message="condition"):
+    """Polls `predicate` until it is truthy (returns its value) or raises after `timeout` s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

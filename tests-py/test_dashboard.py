@@ -8,19 +8,11 @@ import time
 
 import pytest
 
-from conftest import ARTIFACTS, login, running_hub, watch_console
+from conftest import ARTIFACTS, login, running_hub, wait_until, watch_console
 
 SHOTS = ARTIFACTS
 
 
-def wait_until(predicate, timeout=15, message="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
 
 
 def shot(page, name, full=True):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import Feed, HubProcess, run_bench
+from conftest import Feed, HubProcess, run_bench, wait_until
 
 CATEGORIES = ["collectibles", "beauty"]
 
@@ -152,7 +152,7 @@ def test_listen_connection_dropped_repeatedly_mid_run(fresh_hub):
     run = hub.api("POST", "/runs", {"category_ids": CATEGORIES, "name": "listen drops"})
     feed = Feed(hub, run["id"])
     for kill in range(2):
-        assert wait_for(lambda: listen_backends(hub) == 1, 60), "no LISTEN connection to drop"
+        wait_until(lambda: listen_backends(hub) == 1, 60, "a LISTEN connection to drop")
         assert feed.wait(lambda f: len(f.seqs) >= 20 * (kill + 1), timeout=60)
         out = subprocess.run(["psql", hub.conninfo, "-qtAc",
                               "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%'"],
@@ -166,14 +166,6 @@ def test_listen_connection_dropped_repeatedly_mid_run(fresh_hub):
     assert feed.seqs == list(range(1, len(items) + 1)), "subscribers missed or repeated items"
     feed.close()
 
-
-def wait_for(condition, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_mass_disconnect_loses_nothing():
