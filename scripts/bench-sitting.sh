@@ -7,6 +7,7 @@
 #   scripts/bench-sitting.sh OUT.jsonl ROUNDS "S1 S2 S3b10 S4" "label=binary[ args…]" … c_hub
 # e.g. scripts/bench-sitting.sh sit.jsonl 2 "S1 S2" "before=/work/before-bin/collection-hub" \
 #        "after=.build/release/collection-hub" c_hub
+# One address and one token hold every client, so the per-address and per-token caps are off.
 # Needs ../shared/bench/setup.sh done once. Prints the kit's table at the end.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,7 +41,8 @@ prepare() {
 start_ours() {  # label binary [serve args…]
   local label=$1 bin=$2; shift 2
   : >"$W/logs/$label.log"
-  DATABASE_URL=$DSN "$bin" serve --no-engine --listen 127.0.0.1:$PORT --demo --pool-size 4 "$@" >"$W/logs/$label.log" 2>&1 &
+  DATABASE_URL=$DSN "$bin" serve --no-engine --listen 127.0.0.1:$PORT --demo --pool-size 4 \
+    --max-connections-per-address 0 --max-websockets-per-token 0 "$@" >"$W/logs/$label.log" 2>&1 &
   HUB=$!
   for _ in $(seq 300); do grep -q "Admin token" "$W/logs/$label.log" && break; sleep 0.1; done
   TOKEN=$(grep -o 'chub_[0-9a-f]*' "$W/logs/$label.log" | head -1 || true)
