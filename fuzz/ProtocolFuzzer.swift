@@ -1,8 +1,9 @@
 // libFuzzer entry point over everything that parses untrusted bytes or does arithmetic on
 // numbers a client, a provider or the database hands us: WebSocket client messages and the
 // subscription decisions they lead to (since, cursor math), NOTIFY payload routing, REST
-// bodies and cursors. Built by `make fuzz` from HubCore's sources into one module
-// (swiftc -sanitize=fuzzer,address), so no import is needed. Any trap is a finding.
+// bodies and cursors, and the JSON scalars the hub echoes back. Built by `make fuzz` from
+// HubCore's sources into one module (swiftc -sanitize=fuzzer,address), so no import is
+// needed. Any trap is a finding.
 
 import Foundation
 
@@ -24,6 +25,12 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     _ = try? RunRequestBody.decode(bytes)
     _ = try? SettingsRequestBody.decode(bytes)
+    _ = LoginRequestBody.decode(bytes)
+    if let scalar = try? JSONDecoder().decode(JSONScalar.self, from: Data(bytes)), let echo = scalar.json {
+        // What the hub echoes (ping ids, refused topics) reads back as a value of the same kind.
+        let back = try? JSONDecoder().decode(JSONScalar.self, from: Data(echo.utf8))
+        precondition(back.map { kind($0) == kind(scalar) } ?? false, "the echo of \(scalar) is not JSON of its kind: \(echo)")
+    }
     let text = String(decoding: bytes, as: UTF8.self)
     if let cursor = RunPageCursor(text) {
         precondition(RunPageCursor(cursor.text) == cursor, "run cursor does not round-trip")
@@ -31,6 +38,16 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     _ = try? RunNaming.validate(text)
     return 0
+}
+
+/// string, number (integer or not), bool or other.
+private func kind(_ scalar: JSONScalar) -> Int {
+    switch scalar {
+    case .string: return 0
+    case .integer, .number: return 1
+    case .bool: return 2
+    case .other: return 3
+    }
 }
 
 /// The fan-out's decisions for one subscription, with the wave bounds and cursor moves

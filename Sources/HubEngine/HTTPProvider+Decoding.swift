@@ -101,9 +101,15 @@ extension HTTPProvider {
     /// `: <message>` from an error body `{"error": …}` or `{"message": …}`, at most 200 characters.
     static func detail(_ body: Data) -> String {
         guard !body.isEmpty, body.count <= 64 * 1024,
-              let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
-              let text = (object["message"] as? String) ?? (object["error"] as? String), !text.isEmpty else { return "" }
+              let detail = try? JSONDecoder().decode(ErrorDetail.self, from: body),
+              let text = detail.message?.value ?? detail.error?.value, !text.isEmpty else { return "" }
         let clean = String(text.unicodeScalars.map { CharacterSet.controlCharacters.contains($0) ? " " : Character($0) })
         return ": " + (clean.count > 200 ? String(clean.prefix(200)) + "…" : clean)
+    }
+
+    /// The fields an error body may explain itself in; either may be missing or not a string.
+    private struct ErrorDetail: Decodable {
+        let message: Loose<String>?
+        let error: Loose<String>?
     }
 }

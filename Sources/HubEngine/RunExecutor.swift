@@ -185,7 +185,7 @@ final class RunExecutor: @unchecked Sendable {
             case .success(let p):
                 count(category) { $0.productsFetched += 1; $0.costCents += config.unitCosts.amazonProductCallCents }
                 add(NewItem(itemType: .amazonProduct, externalID: p.asin, status: .completed,
-                            dataJSON: json(["asin": p.asin, "title": p.title, "price_cents": p.priceCents, "category": category.id]),
+                            dataJSON: try ProductData(asin: p.asin, title: p.title, priceCents: p.priceCents, category: category.id).json,
                             costCents: config.unitCosts.amazonProductCallCents, categoryID: category.id))
             case .failure(let error):
                 // A failed item is skipped at once: its sellers are not looked for.
@@ -212,9 +212,9 @@ final class RunExecutor: @unchecked Sendable {
                 count(category) { $0.sellersPaid += 1; $0.costCents += config.unitCosts.ebaySellerCallCents }
                 switch result {
                 case .success(let profile):
-                    var data: [String: Any] = ["display_name": profile.displayName, "platform_id": profile.platformID, "asin": ref.asin]
-                    if let score = profile.feedbackScore { data["feedback_score"] = score }
-                    add(NewItem(itemType: .ebaySeller, externalID: s.platformID, status: .completed, dataJSON: json(data),
+                    let data = SellerData(displayName: profile.displayName, platformID: profile.platformID, asin: ref.asin,
+                                          feedbackScore: profile.feedbackScore)
+                    add(NewItem(itemType: .ebaySeller, externalID: s.platformID, status: .completed, dataJSON: try data.json,
                                 costCents: config.unitCosts.ebaySellerCallCents, categoryID: category.id,
                                 seller: NewSeller(displayName: profile.displayName, platformID: profile.platformID,
                                                   feedbackScore: profile.feedbackScore)))
@@ -402,8 +402,38 @@ final class RunExecutor: @unchecked Sendable {
         return NewItem(itemType: type, externalID: id, status: .failed, errorCode: code, errorMessage: message,
                        costCents: cost, categoryID: category.id)
     }
+}
 
-    private func json(_ object: [String: Any]) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+/// An item's `data` column (jsonb), written by the hub's one JSON writer.
+private protocol ItemData: Encodable {}
+
+extension ItemData {
+    var json: String {
+        get throws { String(decoding: try JSONWriter.encoded(self), as: UTF8.self) }
+    }
+}
+
+private struct ProductData: ItemData {
+    let asin: String
+    let title: String
+    let priceCents: Int
+    let category: String
+    enum CodingKeys: String, CodingKey {
+        case asin, title, category
+        case priceCents = "price_cents"
+    }
+}
+
+/// A seller's; `feedback_score` is left out when the provider gave none.
+private struct SellerData: ItemData {
+    let displayName: String
+    let platformID: String
+    let asin: String
+    let feedbackScore: Int?
+    enum CodingKeys: String, CodingKey {
+        case asin
+        case displayName = "display_name"
+        case platformID = "platform_id"
+        case feedbackScore = "feedback_score"
     }
 }

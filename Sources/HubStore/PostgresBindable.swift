@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 
 /// A Swift value that can be sent as a text-format query parameter.
 public protocol PostgresBindable: Sendable {
@@ -44,9 +45,7 @@ public struct PostgresJSON: PostgresBindable {
     public var text: String
     public init(text: String) { self.text = text }
     public init<T: Encodable>(encoding value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        self.text = String(decoding: try encoder.encode(value), as: UTF8.self)
+        self.text = String(decoding: try JSONWriter.encoded(value), as: UTF8.self)
     }
     public var postgresText: String { text }
 }

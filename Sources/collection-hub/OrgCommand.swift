@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubCore
 import HubStore
 
 /// `collection-hub org create NAME`, `collection-hub org list`.
@@ -45,7 +46,8 @@ extension OrgCommand {
     }
 }
 
-/// Prints an Encodable as pretty JSON, formatted like the API's answers.
+/// Prints an Encodable as JSON on one line, written like the API's answers (pipe to `jq .`
+/// to indent it).
 func printJSON<T: Encodable>(_ value: T) throws {
-    print(String(decoding: try JSONOutput.encode(value, pretty: true), as: UTF8.self))
+    print(String(decoding: try JSONWriter.encoded(value), as: UTF8.self))
 }

@@ -56,6 +56,32 @@ final class RunLeaseRepositoryTests: XCTestCase {
         XCTAssertNil(third.0.statusReason)
     }
 
+    /// One "live run" predicate: heartbeats, slot counting and expired-lease takeover agree,
+    /// state by state, that a run is live when running or paused for its provider only.
+    func testHeartbeatSlotsAndTakeoverAgreeOnWhichRunsAreLive() throws {
+        let states: [(RunStatus, RunReason?, live: Bool)] = [
+            (.running, nil, true), (.paused, .providerUnavailable, true), (.paused, .admin, false),
+            (.completed, nil, false), (.failed, nil, false), (.cancelled, nil, false),
+        ]
+        for (status, reason, live) in states {
+            let context = "\(status.rawValue)/\(reason?.rawValue ?? "-")"
+            let f = try StoreFixture()
+            try f.pool.query("INSERT INTO collection_settings (org_id, max_concurrent_runs) VALUES ($1, 1)", [f.orgA.id])
+            let held = try f.newRun()
+            let (_, lease) = try XCTUnwrap(f.runs.runClaimNext(owner: "e", leaseSeconds: 30))
+            try f.pool.query("UPDATE collection_runs SET status = $2, status_reason = $3 WHERE id = $1", [held.id, status.rawValue, reason?.rawValue])
+            XCTAssertEqual(try f.runs.runHeartbeat(lease, leaseSeconds: 30), live, "heartbeat: \(context)")
+
+            let waiting = try f.newRun()
+            try f.runs.runMarkWaiting()
+            XCTAssertEqual(try f.runs.runGet(orgID: f.orgA.id, runID: waiting.id)?.statusReason == .waitingForSlot, live, "slot: \(context)")
+
+            try f.expireLease(held.id)
+            let claimed = try XCTUnwrap(f.runs.runClaimNext(owner: "other", leaseSeconds: 30), context)
+            XCTAssertEqual(claimed.0.id, live ? held.id : waiting.id, "takeover: \(context)")
+        }
+    }
+
     func testExpiredLeaseIsTakenOverAndTheOldOwnerIsFenced() throws {
         let f = try StoreFixture()
         let run = try f.newRun()

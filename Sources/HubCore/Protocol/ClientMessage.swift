@@ -19,28 +19,30 @@ public enum ClientMessage: Sendable, Equatable {
         guard bytes.count <= maxBytes else { throw ProtocolError(.tooLarge, "messages are limited to \(maxBytes) bytes") }
         let data = Data(bytes)
         guard String(data: data, encoding: .utf8) != nil else { throw ProtocolError(.badUTF8, "messages must be UTF-8 text") }
-        let parsed: Any
+        let wire: Wire
         do {
-            parsed = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        } catch {
+            wire = try JSONDecoder().decode(Wire.self, from: data)
+        } catch DecodingError.dataCorrupted {
             throw ProtocolError(.badJSON, "message is not valid JSON")
+        } catch {
+            // Valid JSON whose top level is not an object (Wire's fields never throw).
+            throw ProtocolError(.notObject, "a message is a JSON object with a \"type\"")
         }
-        guard let object = parsed as? [String: Any] else { throw ProtocolError(.notObject, "a message is a JSON object with a \"type\"") }
-        guard let type = object["type"] as? String else { throw ProtocolError(.unknownType, "a message needs a string \"type\"") }
+        guard case .value(let type)? = wire.type else { throw ProtocolError(.unknownType, "a message needs a string \"type\"") }
         switch type {
         case "subscribe", "unsubscribe":
-            guard let text = object["topic"] as? String, let topic = Topic(text) else {
+            guard case .string(let text)? = wire.topic, let topic = Topic(text) else {
                 // Echo what was sent (bounded) so a client with several requests in flight
                 // can tell which one failed, even when the topic is malformed.
-                throw ProtocolError(.badTopic, "topic must be \"org\" or \"run:<uuid>\"",
-                                    topic: object["topic"].flatMap(echoedTopic))
+                throw ProtocolError(.badTopic, "topic must be \"org\" or \"run:<uuid>\"", topic: wire.topic.flatMap(echoedTopic))
             }
             if type == "unsubscribe" { return .unsubscribe(topic) }
             var since: Int64?
-            if let raw = object["since"], !(raw is NSNull) {
+            if let raw = wire.since {
                 // Bounded here, where it enters: every later use (`cursor + 1`, page reads)
-                // then works on a number far from Int64's limits.
-                guard let value = nonNegativeInteger(raw), let bounded = SequenceNumber.bounded(value) else {
+                // then works on a number far from Int64's limits. Only an exact integer
+                // counts: no booleans, fractions or strings.
+                guard case .integer(let value) = raw, let bounded = SequenceNumber.bounded(value) else {
                     throw ProtocolError(.badSince, "since must be an integer sequence number between 0 and \(SequenceNumber.max)",
                                         topic: topic.description)
                 }
@@ -49,7 +51,7 @@ public enum ClientMessage: Sendable, Equatable {
             }
             return .subscribe(topic, since: since)
         case "ping":
-            return .ping(id: object["id"].flatMap(PingID.init(json:)))
+            return .ping(id: wire.id.flatMap(PingID.init))
         default:
             throw ProtocolError(.unknownType, "unknown message type \(type.prefix(40))")
         }
@@ -63,28 +65,18 @@ public enum ClientMessage: Sendable, Equatable {
     }
 }
 
-/// `since` as an exact Int64: booleans refused (they arrive as NSNumber too, and `true` must
-/// not read as 1), fractions refused, and large integers kept exact rather than via Double.
-private func nonNegativeInteger(_ raw: Any) -> Int64? {
-    guard let number = raw as? NSNumber, !isJSONBoolean(number) else { return nil }
-    let value: Int64
-    if let exact = Int64(exactly: number.doubleValue), exact.magnitude < 1 << 53 {
-        value = exact
-    } else if let parsed = Int64(number.stringValue) {
-        // Beyond 2^53 a Double is not exact; the number's own digits are.
-        value = parsed
-    } else {
-        return nil
-    }
-    return value >= 0 ? value : nil
+/// A client message's fields, each read without failing on its type: the parser reports
+/// a wrong type as the field's own error code. Absent and null are both nil.
+private struct Wire: Decodable {
+    let type: Loose<String>?
+    let topic: JSONScalar?
+    let since: JSONScalar?
+    let id: JSONScalar?
 }
 
 /// A malformed topic as the client sent it: a string cut to the echo bound, another scalar
-/// as its JSON text; nil for null, objects and arrays (nothing to name).
-private func echoedTopic(_ raw: Any) -> String? {
-    if let s = raw as? String { return String(s.prefix(ClientMessage.maxTopicEchoLength)) }
-    return PingID(json: raw).flatMap { id -> String? in
-        if case .string = id { return nil }
-        return id.json
-    }
+/// as its JSON text; nil for objects and arrays (nothing to name).
+private func echoedTopic(_ raw: JSONScalar) -> String? {
+    if case .string(let s) = raw { return String(s.prefix(ClientMessage.maxTopicEchoLength)) }
+    return raw.json
 }

@@ -1,5 +1,12 @@
-/// Appends JSON text to a byte buffer. Server messages are written per client and per event,
-/// so they skip JSONEncoder (reflection, dictionaries, a Data copy) for direct byte appends.
+/// Appends JSON text to a byte buffer: the hub's one JSON writer. Wire messages, error
+/// bodies and REST answers (through `encode(_:)`) all come out of here, so there is one
+/// escaper and one set of rules for numbers, UUIDs and dates.
+///
+/// Why not JSONEncoder: the hub forwards JSON it did not write (trigger events, jsonb
+/// columns) and must splice those bytes in as they are (`raw`), which JSONEncoder cannot;
+/// it writes UUIDs upper-case and has no strategy to change that; and server messages are
+/// written per client and per event, where direct byte appends beat reflection and a Data
+/// copy.
 ///
 /// Commas are automatic: every value, container or key after a previous value gets one, so
 /// callers only say what to write. Structure (matching braces, keys inside objects) is the
@@ -76,6 +83,20 @@ public struct JSONWriter: Sendable {
         separate()
         appendDigits(value)
         needsComma = true
+    }
+
+    /// A finite double as JSONEncoder writes it: integral values without ".0", others in
+    /// Swift's shortest round-tripping form. Not finite (no JSON form) is written as null;
+    /// `encode(_:)` refuses such values before they get here.
+    public mutating func double(_ value: Double) {
+        guard value.isFinite else { return null() }
+        if value == value.rounded(), value.magnitude < 1e15 {
+            int64(Int64(value))
+        } else {
+            separate()
+            bytes.append(contentsOf: value.description.utf8)
+            needsComma = true
+        }
     }
 
     public mutating func bool(_ value: Bool) {

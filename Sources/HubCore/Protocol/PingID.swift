@@ -1,5 +1,3 @@
-import Foundation
-
 /// A ping's `id`, kept with its JSON type so the pong echoes it as sent: a number stays a
 /// number, a string a string (docs/PROTOCOL.md).
 public enum PingID: Sendable, Equatable {
@@ -8,24 +6,17 @@ public enum PingID: Sendable, Equatable {
     case number(String)
     case bool(Bool)
 
-    /// Reads a decoded JSON scalar; nil for null, objects, arrays and numbers whose text is
-    /// longer than the bound. Strings are cut to `ClientMessage.maxPingIDLength` characters,
-    /// so a client cannot make the server echo 64 KiB.
-    public init?(json raw: Any) {
-        if let s = raw as? String {
-            self = .string(String(s.prefix(ClientMessage.maxPingIDLength)))
-        } else if let n = raw as? NSNumber {
-            if isJSONBoolean(n) {
-                self = .bool(n.boolValue)
-                return
-            }
-            let text = n.stringValue
-            // Only text that is itself a finite JSON number is echoed unquoted.
-            guard text.count <= ClientMessage.maxPingIDLength, let value = Double(text), value.isFinite,
-                  text.allSatisfy({ "0123456789+-.eE".contains($0) }), text.first != "+", text.first != "." else { return nil }
+    /// Reads a decoded JSON scalar; nil for objects and arrays. Strings are cut to
+    /// `ClientMessage.maxPingIDLength` characters, so a client cannot make the server echo
+    /// 64 KiB; a number is echoed as the writer prints it (its text is at most 25 bytes).
+    public init?(_ raw: JSONScalar) {
+        switch raw {
+        case .string(let s): self = .string(String(s.prefix(ClientMessage.maxPingIDLength)))
+        case .bool(let b): self = .bool(b)
+        case .integer, .number:
+            guard let text = raw.json else { return nil }
             self = .number(text)
-        } else {
-            return nil
+        case .other: return nil
         }
     }
 

@@ -13,16 +13,23 @@ public struct RunRequestBody: Sendable, Equatable {
     public let name: String?
     public let categoryIDs: [String]
 
+    private struct Wire: Decodable {
+        let name: Loose<String>?
+        let categoryIDs: Loose<[String]>?
+        enum CodingKeys: String, CodingKey {
+            case name
+            case categoryIDs = "category_ids"
+        }
+    }
+
     public static func decode(_ body: [UInt8]) throws(RequestBodyError) -> RunRequestBody {
-        let object = try jsonObject(body)
+        let wire = try decodeObject(Wire.self, body)
         var fields: [FieldError] = []
-        let name = object["name"]
-        if let name, !(name is String) && !(name is NSNull) { fields.append(FieldError(field: "name", message: "name must be a string")) }
-        guard let ids = object["category_ids"] as? [Any], ids.allSatisfy({ $0 is String }) else {
+        if case .wrongType? = wire.name { fields.append(FieldError(field: "name", message: "name must be a string")) }
+        guard let categoryIDs = wire.categoryIDs?.value else {
             fields.append(FieldError(field: "category_ids", message: "category_ids must be a list of category ids"))
             throw .invalid(fields)
         }
-        let categoryIDs = ids.compactMap { $0 as? String }
         // Ids go to the catalog lookup: refuse what no category id can be (NUL, too long)
         // here, so it never reaches libpq as a cut or malformed array literal.
         if let bad = categoryIDs.first(where: { TextInput.containsNUL($0) || TextInput.databaseLength($0) > Self.maxCategoryIDLength }) {
@@ -30,7 +37,7 @@ public struct RunRequestBody: Sendable, Equatable {
             fields.append(FieldError(field: "category_ids", message: "not a category id: \(shown)"))
         }
         if !fields.isEmpty { throw .invalid(fields) }
-        return RunRequestBody(name: name as? String, categoryIDs: categoryIDs)
+        return RunRequestBody(name: wire.name?.value, categoryIDs: categoryIDs)
     }
 }
 
@@ -38,35 +45,55 @@ public struct RunRequestBody: Sendable, Equatable {
 public struct SettingsRequestBody: Sendable, Equatable {
     public let settings: BudgetSettings
 
+    /// Int, not Double: a number that is not an exact integer within 64 bits is refused
+    /// here (naming the field), never rounded.
+    private struct Wire: Decodable {
+        let budgetCapCents: Loose<Int>?
+        let softWarningPercent: Loose<Int>?
+        let maxConcurrentRuns: Loose<Int>?
+        enum CodingKeys: String, CodingKey {
+            case budgetCapCents = "budget_cap_cents"
+            case softWarningPercent = "soft_warning_percent"
+            case maxConcurrentRuns = "max_concurrent_runs"
+        }
+    }
+
     public static func decode(_ body: [UInt8]) throws(RequestBodyError) -> SettingsRequestBody {
-        let object = try jsonObject(body)
+        let wire = try decodeObject(Wire.self, body)
         var fields: [FieldError] = []
-        func int(_ key: String) -> Int {
-            guard let n = object[key] as? NSNumber, !isJSONBoolean(n), n.doubleValue.isFinite,
-                  let v = Int(exactly: n.doubleValue) else {
-                fields.append(FieldError(field: key, message: "\(key) must be a whole number"))
+        func int(_ value: Loose<Int>?, _ key: Wire.CodingKeys) -> Int {
+            guard let v = value?.value else {
+                fields.append(FieldError(field: key.rawValue, message: "\(key.rawValue) must be a whole number"))
                 return 0
             }
             return v
         }
-        let settings = BudgetSettings(budgetCapCents: int("budget_cap_cents"), softWarningPercent: int("soft_warning_percent"),
-                                      maxConcurrentRuns: int("max_concurrent_runs"))
+        let settings = BudgetSettings(budgetCapCents: int(wire.budgetCapCents, .budgetCapCents),
+                                      softWarningPercent: int(wire.softWarningPercent, .softWarningPercent),
+                                      maxConcurrentRuns: int(wire.maxConcurrentRuns, .maxConcurrentRuns))
         if !fields.isEmpty { throw .invalid(fields) }
         return SettingsRequestBody(settings: settings)
     }
 }
 
-func jsonObject(_ body: [UInt8]) throws(RequestBodyError) -> [String: Any] {
-    guard !body.isEmpty else { throw .badJSON("the request needs a JSON body") }
-    guard body.count <= 1 << 20 else { throw .badJSON("the body is over 1 MB") }
-    guard let value = try? JSONSerialization.jsonObject(with: Data(body)), let object = value as? [String: Any] else {
-        throw .badJSON("the body is not a JSON object")
+/// `{"token": "<api token>"}` exchanged for a session; nil when the body is anything else.
+public struct LoginRequestBody: Sendable, Equatable, Decodable {
+    public let token: String
+
+    public static func decode(_ body: [UInt8]) -> LoginRequestBody? {
+        guard let login = try? decodeObject(LoginRequestBody.self, body), !login.token.isEmpty else { return nil }
+        return login
     }
-    return object
 }
 
-/// Booleans arrive as NSNumber too; `true` must not read as 1.
-func isJSONBoolean(_ number: NSNumber) -> Bool {
-    let type = String(cString: number.objCType)
-    return type == "c" || type == "B"
+/// A REST body as `T`, whose fields are `Loose` so only a body that is not a JSON object
+/// (or not JSON) fails here.
+func decodeObject<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws(RequestBodyError) -> T {
+    guard !body.isEmpty else { throw .badJSON("the request needs a JSON body") }
+    guard body.count <= 1 << 20 else { throw .badJSON("the body is over 1 MB") }
+    do {
+        return try JSONDecoder().decode(T.self, from: Data(body))
+    } catch {
+        throw .badJSON("the body is not a JSON object")
+    }
 }

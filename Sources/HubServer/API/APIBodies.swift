@@ -43,10 +43,15 @@ func decodeBody<T>(_ decode: ([UInt8]) throws(RequestBodyError) -> T, _ body: [U
     }
 }
 
-extension APIResponse {
-    static func json(_ status: Int, _ text: String) -> APIResponse { APIResponse(status: status, body: Array(text.utf8)) }
+/// GET /status: the badge's counts.
+struct RunCounts: Encodable {
+    let running: Int
+    let pending: Int
+    let paused: Int
+}
 
+extension APIResponse {
     static func encoded<T: Encodable>(_ status: Int, _ value: T) throws -> APIResponse {
-        APIResponse(status: status, body: Array(try JSONOutput.encode(value)))
+        APIResponse(status: status, body: try JSONWriter.encoded(value))
     }
 }

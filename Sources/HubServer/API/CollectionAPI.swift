@@ -36,7 +36,7 @@ public struct CollectionAPI: RESTHandler {
             try requireMethod(r, "GET")
             guard r.principal.has(Permission.adminAutomation) || r.principal.has(Permission.collectionView) else { throw APIError.forbidden }
             let c = try service.counts(orgID: r.principal.orgID)
-            return .json(200, "{\"running\":\(c.running),\"pending\":\(c.pending),\"paused\":\(c.paused)}")
+            return try .encoded(200, RunCounts(running: c.running, pending: c.pending, paused: c.paused))
         }
         // collection.view reads what the WebSocket org topic already shows it: the run
         // objects (list and one run). Items, sellers, settings and every write stay admin.
@@ -171,8 +171,7 @@ public struct CollectionAPI: RESTHandler {
     static func response(for failure: CollectionService.Failure) -> APIResponse {
         switch failure {
         case .validation(let fields):
-            let list = fields.map { "{\"field\":\(JSONText.quote($0.field)),\"message\":\(JSONText.quote($0.message))}" }.joined(separator: ",")
-            return .error(422, "validation", failure.description, extra: ",\"fields\":[\(list)]")
+            return .error(422, "validation", failure.description, fields: fields)
         case .overBudget(let m): return .error(400, "over_budget", m)
         case .notFound(let m): return .error(404, "not_found", m)
         case .invalidTransition(let m): return .error(409, "invalid_transition", m)
@@ -193,7 +192,7 @@ enum APIError: Error {
         switch self {
         case .badJSON(let m): return .error(400, "bad_json", m)
         case .invalidQuery(let field, let m):
-            return .error(422, "validation", m, extra: ",\"fields\":[{\"field\":\(JSONText.quote(field)),\"message\":\(JSONText.quote(m))}]")
+            return .error(422, "validation", m, fields: [FieldError(field: field, message: m)])
         case .forbidden: return .error(403, "forbidden", "this token lacks the admin.automation permission")
         case .notFound: return .error(404, "not_found", "no such endpoint")
         case .methodNotAllowed: return .error(405, "method_not_allowed", "that method is not allowed here")

@@ -33,10 +33,9 @@ public struct APIResponse: Sendable {
         self.headers = headers
     }
 
-    /// `{"error":{"code":…,"message":…}}` with `status`.
-    public static func error(_ status: Int, _ code: String, _ message: String, extra: String = "") -> APIResponse {
-        let body = "{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message))\(extra)}}"
-        return APIResponse(status: status, body: Array(body.utf8))
+    /// `ErrorBody` with `status`; `fields` name what was wrong (422).
+    public static func error(_ status: Int, _ code: String, _ message: String, fields: [FieldError] = []) -> APIResponse {
+        APIResponse(status: status, body: ErrorBody.json(code: code, message: message, fields: fields))
     }
 }
 
@@ -101,9 +100,9 @@ final class HTTPRouter: HTTPHandler {
         work.async { [pool] in
             let database = (try? pool.query("SELECT 1 AS ok").first?.int("ok")) == 1
             let healthy = database && listening
-            let age = lastAge.map { String(format: "%.3f", $0) } ?? "null"
-            let body = "{\"status\":\"\(healthy ? "ok" : "degraded")\",\"database\":\(database),\"listen\":\(listening),\"last_notification_age_s\":\(age),\"connections\":\(connections)}"
-            responder.respondJSON(status: healthy ? 200 : 503, Array(body.utf8))
+            let body = StatusBody.health(healthy: healthy, database: database, listening: listening,
+                                         lastNotificationAge: lastAge, connections: connections)
+            responder.respondJSON(status: healthy ? 200 : 503, body)
         }
     }
 
@@ -117,10 +116,6 @@ final class HTTPRouter: HTTPHandler {
             let text = snapshot.render(queueUsage: usage, poolOpen: stats.open, poolIdle: stats.idle, transport: transport)
             responder.respond(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
         }
-    }
-
-    static func principalJSON(_ p: Principal) -> String {
-        "{\"authenticated\":true,\"org_id\":\"\(p.orgID.uuidString.lowercased())\",\"user_id\":\"\(p.userID.uuidString.lowercased())\",\"permissions\":[\(p.permissions.sorted().map(JSONText.quote).joined(separator: ","))]}"
     }
 
     /// The request guard for the port actually bound (port 0 in tests).

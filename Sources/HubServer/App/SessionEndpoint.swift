@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 import HubStore
 import Logging
 
@@ -42,8 +43,7 @@ final class SessionEndpoint: @unchecked Sendable {
             ?? RequestGuard.checkJSONBody(request.body, contentType: request.header("content-type")) {
             return responder.apiError(refusal)
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],
-              let token = object["token"] as? String, !token.isEmpty else {
+        guard let token = LoginRequestBody.decode(request.body)?.token else {
             return responder.apiError(400, "bad_request", "send {\"token\": \"<api token>\"}")
         }
         guard authenticator.isLoaded else {
@@ -69,7 +69,7 @@ final class SessionEndpoint: @unchecked Sendable {
             // recognised without waiting for the NOTIFY to come back.
             loop.value?.post {
                 authenticator.sessionStarted(session)
-                responder.apiJSON(200, HTTPRouter.principalJSON(principal),
+                responder.apiJSON(200, StatusBody.principal(principal),
                                   headers: [Self.setCookie(secret, maxAge: Int(Self.lifetime.components.seconds))])
             }
         }
@@ -113,6 +113,6 @@ final class SessionEndpoint: @unchecked Sendable {
         guard let presented, case .authenticated(let principal, _) = authenticator.authenticate(presented) else {
             return responder.apiJSON(200, "{\"authenticated\":false}")
         }
-        responder.apiJSON(200, HTTPRouter.principalJSON(principal))
+        responder.apiJSON(200, StatusBody.principal(principal))
     }
 }

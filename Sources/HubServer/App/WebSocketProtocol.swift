@@ -91,8 +91,8 @@ final class WebSocketProtocol: WebSocketHandler {
         session.userInfo = client
         fanOut.metrics.connectionsOpened += 1
         fanOut.metrics.connectionsOpen += 1
-        let hello = "{\"type\":\"hello\",\"protocol\":\"collection-hub.v1\",\"org\":\"\(box.principal.orgID.uuidString.lowercased())\",\"max_frame_bytes\":\(config.maxFrameBytes),\"permissions\":[\(box.principal.permissions.sorted().map(JSONText.quote).joined(separator: ","))]}"
-        fanOut.sendControl(hello, to: client)
+        fanOut.sendControl(JSONText.hello(org: box.principal.orgID.uuidString.lowercased(), maxFrameBytes: config.maxFrameBytes,
+                                          permissions: box.principal.permissions.sorted()), to: client)
     }
 
     func didReceive(_ session: WebSocketSession, text: UnsafeRawBufferPointer) {
@@ -121,7 +121,7 @@ final class WebSocketProtocol: WebSocketHandler {
         case .unsubscribe(let topic):
             fanOut.unsubscribe(client, topic)
         case .ping(let id):
-            fanOut.sendControl("{\"type\":\"pong\"\(id.map { ",\"id\":" + $0.json } ?? "")}", to: client)
+            fanOut.sendControl(JSONText.pong(id: id), to: client)
         }
     }
 

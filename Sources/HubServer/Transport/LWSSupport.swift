@@ -183,5 +183,5 @@ func microseconds(_ d: Duration) -> Int64 {
 
 /// `{"error":{"code":...,"message":...}}` as UTF-8 bytes.
 func jsonErrorBody(code: String, message: String) -> [UInt8] {
-    Array("{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message))}}".utf8)
+    ErrorBody.json(code: code, message: message)
 }

@@ -54,7 +54,7 @@ public struct ActivityLogRepository: Sendable {
     /// Records `action` by `userID` in the caller's transaction.
     public func activityRecord(_ c: PostgresConnection, orgID: UUID, userID: UUID?, runID: UUID?, action: String,
                                details: [String: String] = [:], ipAddress: String? = nil, userAgent: String? = nil) throws {
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: details, options: [.sortedKeys]), as: UTF8.self)
+        let json = String(decoding: try JSONWriter.encoded(details), as: UTF8.self)
         try c.query("""
             INSERT INTO activity_logs (user_id, org_id, run_id, action, resource_type, details, ip_address, user_agent)
             VALUES ($1, $2, $3, $4, 'collection_run', $5, $6, $7)

@@ -170,7 +170,7 @@ public struct ItemRepository: Sendable {
             """, [runID, status?.rawValue, itemType?.rawValue, after, before, limit]).rows.map { row in
             ItemRecord(id: try row.uuid("id"), runID: try row.uuid("run_id"), seq: try row.int64("seq"),
                        itemType: try row.string("item_type"), externalID: try row.string("external_id"),
-                       status: try row.string("status"), data: try row.optionalString("data").map(JSONValue.init(text:)),
+                       status: try row.string("status"), data: try row.optionalString("data").map { RawJSON(Array($0.utf8)) },
                        errorCode: try row.optionalString("error_code"), errorMessage: try row.optionalString("error_message"),
                        costCents: try row.int("cost_cents"), categoryID: try row.optionalString("category_id"),
                        sellerID: try row.optionalUUID("seller_id"), createdAt: try row.date("created_at"))

@@ -144,7 +144,8 @@ public struct ItemRecord: Sendable, Encodable {
     public let itemType: String
     public let externalID: String
     public let status: String
-    public let data: JSONValue?
+    /// The item's jsonb as PostgreSQL printed it, written into answers without re-encoding.
+    public let data: RawJSON?
     public let errorCode: String?
     public let errorMessage: String?
     public let costCents: Int
@@ -192,66 +193,4 @@ public struct SellerRecord: Sendable, Encodable {
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
-}
-
-/// Raw JSON carried through to an API answer without re-modelling it.
-public struct JSONValue: Sendable, Encodable {
-    public let value: AnyCodableBox
-    public init(text: String) { value = AnyCodableBox(text: text) }
-    public func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
-}
-
-/// Decodes JSON text once into an encodable tree.
-public struct AnyCodableBox: Sendable, Encodable {
-    let node: Node
-    indirect enum Node: Sendable {
-        case null, bool(Bool), number(Double), int(Int64), string(String), array([Node]), object([(String, Node)])
-    }
-
-    init(text: String) {
-        let any = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
-        node = Self.convert(any)
-    }
-
-    static func convert(_ any: Any?) -> Node {
-        switch any {
-        case nil, is NSNull: return .null
-        case let s as String: return .string(s)
-        case let n as NSNumber:
-            let type = String(cString: n.objCType)
-            if type == "c" || type == "B" { return .bool(n.boolValue) }
-            if let i = Int64(exactly: n.doubleValue), !type.contains("d") && !type.contains("f") { return .int(i) }
-            return .number(n.doubleValue)
-        case let a as [Any]: return .array(a.map(convert))
-        case let o as [String: Any]: return .object(o.sorted { $0.key < $1.key }.map { ($0.key, convert($0.value)) })
-        default: return .null
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws { try Self.encode(node, to: encoder) }
-
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    static func encode(_ node: Node, to encoder: any Encoder) throws {
-        switch node {
-        case .null: var c = encoder.singleValueContainer(); try c.encodeNil()
-        case .bool(let b): var c = encoder.singleValueContainer(); try c.encode(b)
-        case .int(let i): var c = encoder.singleValueContainer(); try c.encode(i)
-        case .number(let d): var c = encoder.singleValueContainer(); try c.encode(d)
-        case .string(let s): var c = encoder.singleValueContainer(); try c.encode(s)
-        case .array(let items):
-            var c = encoder.unkeyedContainer()
-            for item in items { try c.encode(AnyCodableBox(node: item)) }
-        case .object(let pairs):
-            var c = encoder.container(keyedBy: Key.self)
-            for (k, v) in pairs { try c.encode(AnyCodableBox(node: v), forKey: Key(stringValue: k)) }
-        }
-    }
-
-    init(node: Node) { self.node = node }
 }

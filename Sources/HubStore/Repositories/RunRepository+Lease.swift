@@ -3,6 +3,22 @@ import HubCore
 
 /// The scheduler's side of runs: claiming with SKIP LOCKED, leases, fenced writes.
 extension RunRepository {
+    /// The one "live run" predicate, for `collection_runs` aliased `r`: a run that holds one
+    /// of its org's slots and an executor lease, i.e. running, or paused only because its
+    /// provider is unavailable (it resumes by itself). Slot counting, lease expiry and
+    /// heartbeats must agree on it, so it is written once.
+    static let liveRun = "(r.status = 'running' OR (r.status = 'paused' AND r.status_reason = 'provider_unavailable'))"
+
+    /// CTE `live(org_id, n, mine)`: live runs per org, and how many of them `$1` holds.
+    private static let liveRunsPerOrg = """
+        live AS (
+            SELECT r.org_id, count(*) AS n, count(*) FILTER (WHERE r.lease_owner = $1 AND r.lease_expires_at > now()) AS mine
+            FROM collection_runs r
+            WHERE \(liveRun)
+            GROUP BY r.org_id
+        )
+        """
+
     /// Who holds a run: the fence every executor write is checked against.
     public struct Lease: Sendable, Equatable {
         public let runID: UUID
@@ -20,19 +36,13 @@ extension RunRepository {
             // Claims are rare; one at a time across all processes keeps the slot count exact.
             try c.query("SELECT pg_advisory_xact_lock($1)", [Int64(0x436f_6c6c_4375_6c6d)])
             guard let row = try c.query("""
-                WITH live AS (
-                    SELECT org_id, count(*) AS n, count(*) FILTER (WHERE lease_owner = $1 AND lease_expires_at > now()) AS mine
-                    FROM collection_runs
-                    WHERE status = 'running' OR (status = 'paused' AND status_reason = 'provider_unavailable')
-                    GROUP BY org_id
-                ), candidate AS (
+                WITH \(Self.liveRunsPerOrg), candidate AS (
                     SELECT r.id FROM collection_runs r
                     LEFT JOIN collection_settings s ON s.org_id = r.org_id
                     LEFT JOIN live l ON l.org_id = r.org_id
                     WHERE COALESCE(l.mine, 0) < $3
                       AND ((r.status = 'pending' AND COALESCE(l.n, 0) < COALESCE(s.max_concurrent_runs, 3))
-                       OR ((r.status = 'running' OR (r.status = 'paused' AND r.status_reason = 'provider_unavailable'))
-                           AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())))
+                       OR (\(Self.liveRun) AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())))
                     ORDER BY r.status = 'pending', COALESCE(l.n, 0), r.created_at
                     LIMIT 1
                     FOR UPDATE OF r SKIP LOCKED
@@ -57,12 +67,7 @@ extension RunRepository {
     /// runs; else no reason (it is about to be claimed). Called after a claim pass.
     public func runMarkWaiting(owner: String = "", maxPerOrg: Int = Int(Int32.max), executorsFull: Bool = false) throws {
         try pool.query("""
-            WITH live AS (
-                SELECT org_id, count(*) AS n, count(*) FILTER (WHERE lease_owner = $1 AND lease_expires_at > now()) AS mine
-                FROM collection_runs
-                WHERE status = 'running' OR (status = 'paused' AND status_reason = 'provider_unavailable')
-                GROUP BY org_id
-            ), waiting AS (
+            WITH \(Self.liveRunsPerOrg), waiting AS (
                 SELECT r2.id, CASE
                         WHEN COALESCE(l.n, 0) >= COALESCE(s.max_concurrent_runs, 3) THEN 'waiting_for_slot'
                         WHEN $3 OR COALESCE(l.mine, 0) >= $2 THEN 'waiting_for_executor'
@@ -81,9 +86,8 @@ extension RunRepository {
     /// Extends the lease; false when the fence no longer matches (paused, cancelled, taken).
     public func runHeartbeat(_ lease: Lease, leaseSeconds: Double) throws -> Bool {
         try pool.query("""
-            UPDATE collection_runs SET lease_expires_at = now() + make_interval(secs => $4), heartbeat_at = now()
-            WHERE id = $1 AND lease_owner = $2 AND lease_token = $3
-              AND (status = 'running' OR (status = 'paused' AND status_reason = 'provider_unavailable'))
+            UPDATE collection_runs r SET lease_expires_at = now() + make_interval(secs => $4), heartbeat_at = now()
+            WHERE r.id = $1 AND r.lease_owner = $2 AND r.lease_token = $3 AND \(Self.liveRun)
             """, [lease.runID, lease.owner, lease.token, leaseSeconds]).affectedRows == 1
     }
 
