@@ -107,7 +107,13 @@ public final class HubLoop: @unchecked Sendable {
 
     /// Spawns the service thread. Throws `notStartable` if called twice or after `stop()`.
     public func start() throws {
-        try core.start(owner: self)
+        do {
+            try core.start(owner: self)
+        } catch LoopStartError.threadCreationFailed(let rc) {
+            throw HubLoopError.threadCreationFailed(rc)
+        } catch {
+            throw HubLoopError.notStartable
+        }
     }
 
     /// Stops the loop: open sessions get a 1001 close (bounded by

@@ -1,4 +1,5 @@
 import Foundation
+import HubClient
 import HubServer
 
 /// Many WebSocket clients in one libwebsockets client loop, each subscribed to one run,
