@@ -46,10 +46,17 @@ let package = Package(
             dependencies: ["HubCore", "HubStore", "HubEngine", "HubLWS", "CLibWebSockets", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "HubClient", dependencies: ["HubCore", "HubLWS", "CLibWebSockets"]),
+        .target(
+            name: "HubBench",
+            dependencies: [
+                "HubCore", "HubStore", "HubClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "collection-hub",
             dependencies: [
-                "HubCore", "HubStore", "HubEngine", "HubServer", "HubClient",
+                "HubCore", "HubStore", "HubEngine", "HubServer", "HubBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
