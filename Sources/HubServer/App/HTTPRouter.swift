@@ -99,7 +99,7 @@ final class HTTPRouter: HTTPHandler {
         let lastAge = fanOut.metrics.lastNotificationAt.map { (ContinuousClock.now - $0).seconds }
         let connections = fanOut.metrics.connectionsOpen
         work.async { [pool] in
-            let database = (try? pool.query("SELECT 1 AS ok").first?.int("ok")) == 1
+            let database = DatabaseStatusRepository(pool: pool).databasePing()
             let healthy = database && listening
             let age = lastAge.map { String(format: "%.3f", $0) } ?? "null"
             let body = "{\"status\":\"\(healthy ? "ok" : "degraded")\",\"database\":\(database),\"listen\":\(listening),\"last_notification_age_s\":\(age),\"connections\":\(connections)}"
@@ -112,7 +112,7 @@ final class HTTPRouter: HTTPHandler {
         let snapshot = fanOut.metrics
         let transport = loop?.transportStats ?? TransportStats()
         work.async { [pool] in
-            let usage = try? pool.query("SELECT pg_notification_queue_usage() AS u").first?.optionalString("u").flatMap(Double.init)
+            let usage = DatabaseStatusRepository(pool: pool).notifyQueueUsageRead()
             let stats = pool.statistics
             let text = snapshot.render(queueUsage: usage, poolOpen: stats.open, poolIdle: stats.idle, transport: transport)
             responder.respond(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
