@@ -38,6 +38,8 @@ package final class LoopCore: @unchecked Sendable {
     /// Signalled by the service thread once it is set up (start() waits for it).
     private let running = DispatchSemaphore(value: 0)
 
+    /// Loop thread: the longest callback dispatched since it was last taken (/metrics).
+    package var stall = StallMeter()
     /// Loop thread: runs after the service loop ends and before the context is destroyed
     /// (graceful closes; may call `serviceOnce`).
     package var beforeDestroy: (() -> Void)?

@@ -5,4 +5,11 @@ extension HubLoop {
         preconditionOnLoop()
         return sessions.values.compactMap(\.userInfo)
     }
+
+    /// The longest single callback (lws callback or timer) since the previous call: how
+    /// long the loop kept everything else waiting. Loop thread.
+    public func takeLongestCallback() -> Duration {
+        preconditionOnLoop()
+        return core.stall.take()
+    }
 }
