@@ -1,6 +1,7 @@
 import Foundation
 import HubClient
 import HubCore
+import HubStore
 import HubTestSupport
 import XCTest
 
@@ -40,6 +41,39 @@ final class HubClientResumeTests: XCTestCase {
         XCTAssertEqual(subscriber.lastSeq(run: run), Int64(total))
         subscriber.stop()
     }
+
+    /// A refusal is final: a revoked token closes with 4401 and the subscriber stops
+    /// instead of reconnecting; an unknown token stops it at the upgrade (401).
+    func testSubscriberStopsWhenTheHubRefusesItsToken() throws {
+        let h = try HubHarness()
+        let (record, token) = try h.makeToken(permissions: [Permission.adminAutomation])
+        let statuses = StatusLog()
+        let backoff = Backoff(initial: .milliseconds(20), maximum: .milliseconds(200))
+        let subscriber = HubSubscriber(.init(port: h.port, token: token, backoff: backoff),
+                                       onStatus: { statuses.append($0) }, onEvent: { _ in })
+        subscriber.start()
+        XCTAssertTrue(waitUntil { subscriber.sessions == 1 })
+        XCTAssertTrue(try TokenRepository(pool: h.pool).tokenRevoke(orgID: h.orgA, tokenID: record.id))
+        XCTAssertTrue(waitUntil { statuses.values.last == .stopped("closed 4401") }, "\(statuses.values)")
+        XCTAssertEqual(subscriber.sessions, 1, "it did not reconnect")
+
+        let unknown = HubSubscriber(.init(port: h.port, token: "chub_unknown", backoff: backoff),
+                                    onStatus: { statuses.append($0) }, onEvent: { _ in })
+        unknown.start()
+        XCTAssertTrue(waitUntil { statuses.values.last.map { if case .stopped(let why) = $0 { why.hasPrefix("HTTP 401") } else { false } } ?? false },
+                      "\(statuses.values)")
+        XCTAssertEqual(unknown.sessions, 0)
+    }
+}
+
+/// Statuses reported on the client loop thread, read by the test.
+// @unchecked Sendable: every access is under the lock.
+private final class StatusLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [HubSubscriber.Status] = []
+
+    func append(_ status: HubSubscriber.Status) { lock.lock(); storage.append(status); lock.unlock() }
+    var values: [HubSubscriber.Status] { lock.lock(); defer { lock.unlock() }; return storage }
 }
 
 /// A list appended to on the client loop thread and read by the test.
