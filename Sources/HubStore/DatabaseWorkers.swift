@@ -70,6 +70,16 @@ public final class DatabaseWorkers: @unchecked Sendable {
         if !submit({ job(DatabaseLease(pool: pool)) }) { job(DatabaseLease(pool: nil)) }
     }
 
+    /// Runs `work` on a worker and hands its result to `then` there. Refused (see `submit`),
+    /// `then` gets `PostgresError.Code.workersBusy` at once on the calling thread, and
+    /// `work` never runs. Any thread; never waits.
+    public func run<T>(_ work: @escaping @Sendable () throws -> T, then: @escaping @Sendable (Result<T, Error>) -> Void) {
+        if !submit({ then(Result { try work() }) }) { then(.failure(Self.busy)) }
+    }
+
+    /// What a refused job fails with.
+    static let busy = PostgresError(code: .workersBusy, message: "every database worker is busy and its queue is full; retry")
+
     /// Busy threads, queued jobs and refusals so far. Any thread.
     public var currentLoad: Load {
         condition.lock(); defer { condition.unlock() }
@@ -132,7 +142,7 @@ public struct DatabaseLease: Sendable {
     /// Lends a pooled connection to `body` (see `ConnectionPool.withConnection`).
     public func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         guard let pool else {
-            throw PostgresError(code: .workersBusy, message: "every database worker is busy and its queue is full; retry")
+            throw DatabaseWorkers.busy
         }
         return try pool.withConnection(body)
     }

@@ -73,6 +73,31 @@ final class DatabaseWorkersTests: XCTestCase {
         XCTAssertEqual(granted.wait(timeout: .now() + 30), .success)
     }
 
+    /// The result form: a refused job never runs and its continuation hears `workersBusy` at once.
+    func testRefusedWorkNeverRunsAndItsContinuationFailsAtOnce() {
+        let workers = DatabaseWorkers(threads: 1, queueLimit: 0)
+        defer { workers.stop() }
+        let barrier = DispatchSemaphore(value: 0), started = DispatchSemaphore(value: 0), finished = DispatchSemaphore(value: 0)
+        workers.run({ () -> Int in
+            started.signal()
+            _ = barrier.wait(timeout: .now() + 60)
+            return 7
+        }, then: { result in
+            XCTAssertEqual(try? result.get(), 7)
+            finished.signal()
+        })
+        XCTAssertEqual(started.wait(timeout: .now() + 30), .success)
+        let outcome = RefusalLog()
+        workers.run({ () -> Int in XCTFail("a refused job must not run"); return 0 }, then: { result in
+            outcome.record(isGranted: false, code: { if case .failure(let e) = result { return (e as? PostgresError)?.code } else { return nil } }(),
+                           thread: Thread.current)
+        })
+        XCTAssertEqual(outcome.thread, Thread.current)
+        XCTAssertEqual(outcome.code, .workersBusy)
+        barrier.signal()
+        XCTAssertEqual(finished.wait(timeout: .now() + 30), .success)
+    }
+
     func testStoppedWorkersRefuse() {
         let workers = DatabaseWorkers(threads: 1, queueLimit: 4)
         workers.stop()
