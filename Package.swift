@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "collection-hub", targets: ["collection-hub"]),
+        .library(name: "HubClient", targets: ["HubClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,13 +38,25 @@ let package = Package(
             dependencies: ["HubCore", "HubStore", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "HubLWS",
+            dependencies: ["CLibWebSockets", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "HubServer",
-            dependencies: ["HubCore", "HubStore", "HubEngine", "CLibWebSockets", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HubCore", "HubStore", "HubEngine", "HubLWS", "CLibWebSockets", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "HubClient", dependencies: ["HubCore", "HubLWS", "CLibWebSockets"]),
+        .target(
+            name: "HubBench",
+            dependencies: [
+                "HubCore", "HubStore", "HubClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "collection-hub",
             dependencies: [
-                "HubCore", "HubStore", "HubEngine", "HubServer",
+                "HubCore", "HubStore", "HubEngine", "HubServer", "HubBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -56,7 +69,7 @@ let package = Package(
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubTestSupport"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubTestSupport"]),
         .testTarget(name: "HubEngineTests", dependencies: ["HubEngine", "HubStore", "HubTestSupport"]),
-        .testTarget(name: "HubServerTests", dependencies: ["HubServer", "HubEngine", "HubStore", "HubTestSupport", "CLibWebSockets"]),
+        .testTarget(name: "HubServerTests", dependencies: ["HubServer", "HubClient", "HubEngine", "HubStore", "HubTestSupport", "CLibWebSockets"]),
         .testTarget(name: "CollectionHubCLITests", dependencies: ["collection-hub", "HubEngine", "HubStore", "HubTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

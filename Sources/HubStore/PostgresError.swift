@@ -11,6 +11,8 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         public static let server = Code("server")
         public static let poolTimeout = Code("pool_timeout")
         public static let poolClosed = Code("pool_closed")
+        /// `DatabaseWorkers` refused the job: every worker busy, its queue full.
+        public static let workersBusy = Code("workers_busy")
         public static let decoding = Code("decoding")
         public static let protocolViolation = Code("protocol")
         /// A parameter PostgreSQL cannot take (a NUL in text); refused before sending.

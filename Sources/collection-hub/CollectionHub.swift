@@ -1,4 +1,5 @@
 import ArgumentParser
+import HubBench
 
 /// The collection-hub command: engine, hub and operator tools in one program.
 @main

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubCore
 import HubStore
 
 /// `collection-hub token create|list|revoke`: the secret is printed once, only its hash is kept.

@@ -25,7 +25,10 @@ final class FanOutRoutingTests: XCTestCase {
         addTeardownBlock { pool.close() }
         var logger = Logger(label: "test.fanout")
         logger.logLevel = .critical
-        return FanOut(config: HubConfig(publicDirectory: FileManager.default.temporaryDirectory, conninfo: db), pool: pool, logger: logger)
+        let workers = DatabaseWorkers(threads: 2, queueLimit: 16)
+        addTeardownBlock { workers.stop() }
+        return FanOut(config: HubConfig(publicDirectory: FileManager.default.temporaryDirectory, conninfo: db), pool: pool,
+                      db: workers, logger: logger)
     }
 
     func runTopic(_ f: FanOut, _ key: String, lastSeq: Int64? = 0) -> RunTopic {

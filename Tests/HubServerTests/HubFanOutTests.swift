@@ -1,4 +1,6 @@
 import Foundation
+import HubClient
+import HubCore
 import HubServer
 import HubStore
 import HubTestSupport

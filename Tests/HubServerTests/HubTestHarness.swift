@@ -1,4 +1,6 @@
 import Foundation
+import HubClient
+import HubCore
 import HubEngine
 import HubServer
 import HubStore
@@ -53,10 +55,12 @@ final class HubHarness: @unchecked Sendable {
         return hub
     }
 
-    /// Stops the hub and starts a new one on the same database and port.
-    func restartHub() throws {
+    /// Stops the hub and starts a new one on the same database and port; `whileDown` runs
+    /// in between, when no hub is listening.
+    func restartHub(whileDown: () throws -> Void = {}) throws {
         let port = hub.boundPort
         hub.stop()
+        try whileDown()
         hub = try Self.startHub(conninfo: conninfo, pool: pool, publicDir: publicDir, port: port, tune: tune)
     }
 

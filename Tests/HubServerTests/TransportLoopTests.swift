@@ -1,5 +1,6 @@
 import Foundation
 @testable import HubServer
+import HubClient
 import HubTestSupport
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import HubServer
+import HubClient
 import XCTest
 
 final class TransportWebSocketTests: XCTestCase {

@@ -8,7 +8,7 @@ import HubStore
 enum CredentialCheck {
     /// Loop thread.
     static func sweep(loop: HubLoop, fanOut: FanOut, authenticator: Authenticator) {
-        for case let client as ClientState in loop.sessions.values.map(\.userInfo) {
+        for case let client as ClientState in loop.sessionUserInfos() {
             guard client.session.isOpen, !authenticator.isLive(client.credential) else { continue }
             let (reason, message) = switch client.credential {
             case .token: ("token revoked", "the token was revoked")

@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 import HubStore
 
 /// How a request or connection proved who it is: a bearer token or a browser session.

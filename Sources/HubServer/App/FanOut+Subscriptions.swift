@@ -71,7 +71,7 @@ extension FanOut {
         let topic = orgTopics[key] ?? { let t = OrgTopic(key: key, orgID: orgID); orgTopics[key] = t; return t }()
         topic.subscribers[ObjectIdentifier(client)] = client
         let epoch = currentReadEpoch
-        db.async { [weak self, pool] in
+        db.run(pool) { [weak self] pool in
             let result = Result { try pool.withConnection { c in (try FanOutQueries.orgRuns(c, org: orgID), try FanOutQueries.badge(c, org: orgID)) } }
             self?.loop?.post { [weak self] in
                 guard let self, client.orgSubscribed else { return }
@@ -108,7 +108,7 @@ extension FanOut {
         metrics.subscriptions += 1
         let orgID = client.principal.orgID, snapshotItems = config.snapshotItems, limit = pageSize
         let epoch = currentReadEpoch
-        db.async { [weak self, pool] in
+        db.run(pool) { [weak self] pool in
             let result = Result { () -> (run: (event: [UInt8], seq: Int64), items: [[UInt8]], lastItemSeq: Int64)? in
                 try pool.withConnection { c in
                     guard let run = try FanOutQueries.run(c, run: runID, org: orgID) else { return nil }
@@ -177,7 +177,7 @@ extension FanOut {
         }
         metrics.backfills += 1
         let after = sub.cursor.last, limit = pageSize
-        db.async { [weak self, pool] in
+        db.run(pool) { [weak self] pool in
             let result = Result { try pool.withConnection { c in try FanOutQueries.items(c, run: runID, afterSeq: after, limit: limit) } }
             self?.loop?.post { [weak self] in
                 guard let self, client.runs[key] === sub, client.session.isOpen else { return }
@@ -230,7 +230,7 @@ extension FanOut {
         }
         topic.recountInFlight = true
         let orgID = topic.orgID
-        db.async { [weak self, pool] in
+        db.run(pool) { [weak self] pool in
             let result = Result { try pool.withConnection { try FanOutQueries.badge($0, org: orgID) } }
             self?.loop?.post { [weak self] in
                 guard let self else { return }
@@ -269,7 +269,7 @@ extension FanOut {
     private func rereadOrgRuns(_ topic: OrgTopic) {
         topic.refreshesInFlight += 1
         let orgID = topic.orgID
-        db.async { [weak self, pool] in
+        db.run(pool) { [weak self] pool in
             let result = Result { try pool.withConnection { try FanOutQueries.orgRuns($0, org: orgID) } }
             self?.loop?.post { [weak self] in
                 topic.refreshesInFlight -= 1

@@ -16,7 +16,8 @@ final class FanOut: @unchecked Sendable {
     let config: HubConfig
     let pool: ConnectionPool
     let logger: Logger
-    let db = DispatchQueue(label: "collection-hub.fanout-db", attributes: .concurrent)
+    /// Table reads run here, bounded; a refused read fails at once into its retry or `unavailable` path.
+    let db: DatabaseWorkers
     weak var loop: HubLoop?
     var metrics = HubMetrics()
     var runTopics: [String: RunTopic] = [:]
@@ -46,9 +47,10 @@ final class FanOut: @unchecked Sendable {
     let pageSize = 500
     let maxSubscriptionsPerClient = 100
 
-    init(config: HubConfig, pool: ConnectionPool, logger: Logger) {
+    init(config: HubConfig, pool: ConnectionPool, db: DatabaseWorkers, logger: Logger) {
         self.config = config
         self.pool = pool
+        self.db = db
         self.logger = logger
     }
 
@@ -131,7 +133,7 @@ final class FanOut: @unchecked Sendable {
         topic.backfilling = true
         metrics.backfills += 1
         let runID = topic.runID, limit = pageSize
-        db.async { [weak self, pool] in
+        db.run(pool) { [weak self] pool in
             let result = Result {
                 try pool.withConnection { c in
                     (try FanOutQueries.items(c, run: runID, afterSeq: last, limit: limit),

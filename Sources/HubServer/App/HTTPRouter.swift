@@ -42,7 +42,7 @@ public struct APIResponse: Sendable {
 
 /// Dispatches HTTP requests: /healthz, /metrics, /api/v1/session, /api/v1/…, else static
 /// files from public/. Runs on the loop thread; anything that touches the database goes
-/// to `work` and answers through the thread-safe responder.
+/// to `workers` and answers through the thread-safe responder.
 final class HTTPRouter: HTTPHandler {
     let config: HubConfig
     let pool: ConnectionPool
@@ -51,17 +51,20 @@ final class HTTPRouter: HTTPHandler {
     let logger: Logger
     let staticFiles: StaticFileResponder
     let sessions: SessionEndpoint
-    let work = DispatchQueue(label: "collection-hub.http", attributes: .concurrent)
+    /// Where database work goes, bounded; full, a request is answered 503 `unavailable`.
+    let workers: DatabaseWorkers
     private weak var loop: HubLoop?
     private var fanOut: FanOut?
 
-    init(config: HubConfig, pool: ConnectionPool, authenticator: Authenticator, api: (any RESTHandler)?, logger: Logger) {
+    init(config: HubConfig, pool: ConnectionPool, workers: DatabaseWorkers, authenticator: Authenticator,
+         api: (any RESTHandler)?, logger: Logger) {
         self.config = config
         self.pool = pool
+        self.workers = workers
         self.authenticator = authenticator
         self.api = api
         self.logger = logger
-        self.sessions = SessionEndpoint(pool: pool, authenticator: authenticator, logger: logger)
+        self.sessions = SessionEndpoint(pool: pool, workers: workers, authenticator: authenticator, logger: logger)
         self.staticFiles = StaticFileResponder(files: StaticFiles(root: config.publicDirectory), extraHeaders: SecurityHeaders.html)
     }
 
@@ -97,8 +100,8 @@ final class HTTPRouter: HTTPHandler {
         let listening = fanOut.metrics.listenConnected
         let lastAge = fanOut.metrics.lastNotificationAt.map { (ContinuousClock.now - $0).seconds }
         let connections = fanOut.metrics.connectionsOpen
-        work.async { [pool] in
-            let database = (try? pool.query("SELECT 1 AS ok").first?.int("ok")) == 1
+        workers.answer(responder) { [pool] in
+            let database = DatabaseStatusRepository(pool: pool).databasePing()
             let healthy = database && listening
             let body = StatusBody.health(healthy: healthy, database: database, listening: listening,
                                          lastNotificationAge: lastAge, connections: connections)
@@ -110,10 +113,13 @@ final class HTTPRouter: HTTPHandler {
         guard let fanOut else { return }
         let snapshot = fanOut.metrics
         let transport = loop?.transportStats ?? TransportStats()
-        work.async { [pool] in
-            let usage = try? pool.query("SELECT pg_notification_queue_usage() AS u").first?.optionalString("u").flatMap(Double.init)
+        let loopStall = loop?.takeLongestCallback() ?? .zero
+        workers.answer(responder) { [pool, workers] in
+            let databaseLoad = workers.currentLoad
+            let usage = DatabaseStatusRepository(pool: pool).notifyQueueUsageRead()
             let stats = pool.statistics
-            let text = snapshot.render(queueUsage: usage, poolOpen: stats.open, poolIdle: stats.idle, transport: transport)
+            let text = snapshot.render(queueUsage: usage, poolOpen: stats.open, poolIdle: stats.idle, transport: transport,
+                                       loopStall: loopStall, databaseLoad: databaseLoad)
             responder.respond(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
         }
     }
@@ -159,7 +165,7 @@ final class HTTPRouter: HTTPHandler {
         }
         guard let principal = authenticate(request, responder) else { return }
         let method = request.method.rawValue, body = request.body, peer = request.peerAddress, agent = request.header("user-agent")
-        work.async {
+        workers.answer(responder) {
             let response = api.handle(APIRequest(method: method, segments: segments, query: query, body: body,
                                                  principal: principal, peerAddress: peer, userAgent: agent))
             responder.respondJSON(status: response.status, response.body, headers: response.headers + APIHeaders.all)

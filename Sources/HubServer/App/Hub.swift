@@ -13,6 +13,8 @@ public final class Hub: @unchecked Sendable {
     let authenticator: Authenticator
     let protocolHandler: WebSocketProtocol
     let router: HTTPRouter
+    /// Bounded threads for every database job the loop hands off.
+    let databaseWorkers: DatabaseWorkers
     private var loop: HubLoop?
     private var listener: NotificationListener?
     /// Loop thread: LISTEN has been started (it may be held back by `listenStartDelay`).
@@ -25,10 +27,12 @@ public final class Hub: @unchecked Sendable {
         self.config = config
         self.pool = pool
         self.logger = logger
-        self.fanOut = FanOut(config: config, pool: pool, logger: logger)
+        self.databaseWorkers = DatabaseWorkers(threads: max(1, config.databaseWorkers ?? pool.configuration.maxConnections),
+                                               queueLimit: max(0, config.databaseQueueLimit))
+        self.fanOut = FanOut(config: config, pool: pool, db: databaseWorkers, logger: logger)
         self.authenticator = Authenticator(pool: pool, logger: logger)
         self.protocolHandler = WebSocketProtocol(fanOut: fanOut, authenticator: authenticator, config: config, logger: logger)
-        self.router = HTTPRouter(config: config, pool: pool, authenticator: authenticator, api: api, logger: logger)
+        self.router = HTTPRouter(config: config, pool: pool, workers: databaseWorkers, authenticator: authenticator, api: api, logger: logger)
     }
 
     /// The port actually bound (useful with port 0).
@@ -132,7 +136,11 @@ public final class Hub: @unchecked Sendable {
         listener = nil
         loop?.stop()
         loop = nil
+        databaseWorkers.stop()
     }
+
+    /// Busy database workers, queued jobs and refusals (tests, diagnostics). Any thread.
+    public var databaseLoad: DatabaseWorkers.Load { databaseWorkers.currentLoad }
 
     /// Runs `body` on the loop and waits for its answer (tests, health, metrics).
     func onLoop<T: Sendable>(timeout: Duration = .seconds(2), _ body: @escaping @Sendable (FanOut) -> T) -> T? {

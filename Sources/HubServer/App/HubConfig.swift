@@ -39,6 +39,12 @@ public struct HubConfig: Sendable {
     /// has arrived for `wsHangupSeconds`.
     public var wsPingIntervalSeconds: Int = 30
     public var wsHangupSeconds: Int = 60
+    /// Threads for database work off the loop (table reads, REST); nil: one per pooled connection.
+    public var databaseWorkers: Int?
+    /// Database jobs that may wait for a worker; past it a request is answered 503
+    /// `unavailable` (WebSocket: an `unavailable` error frame). A waiting job holds no
+    /// thread and no connection, so this absorbs a burst of subscribes.
+    public var databaseQueueLimit: Int = 1024
 
     public init(publicDirectory: URL, conninfo: String) {
         self.publicDirectory = publicDirectory

@@ -1,4 +1,5 @@
 import Foundation
+import HubStore
 
 /// Counters for /metrics and /healthz. Loop thread writes; readers go through loop.post.
 struct HubMetrics {
@@ -32,7 +33,8 @@ struct HubMetrics {
     }
 
     /// Prometheus text format.
-    func render(queueUsage: Double?, poolOpen: Int, poolIdle: Int, transport: TransportStats = TransportStats()) -> String {
+    func render(queueUsage: Double?, poolOpen: Int, poolIdle: Int, transport: TransportStats = TransportStats(),
+                loopStall: Duration = .zero, databaseLoad: DatabaseWorkers.Load = DatabaseWorkers.Load()) -> String {
         var s = ""
         func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
             s += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
@@ -58,6 +60,10 @@ struct HubMetrics {
         metric("hub_websockets_refused_per_token_total", "counter", "Upgrades answered 429 over the per-token cap.", "\(webSocketsRefusedPerToken)")
         metric("hub_db_pool_connections", "gauge", "Open pooled database connections.", "\(poolOpen)")
         metric("hub_db_pool_idle", "gauge", "Idle pooled database connections.", "\(poolIdle)")
+        metric("hub_db_workers_busy", "gauge", "Database workers running a job.", "\(databaseLoad.busy)")
+        metric("hub_db_workers_queued", "gauge", "Database jobs waiting for a worker.", "\(databaseLoad.queued)")
+        metric("hub_db_workers_refused_total", "counter", "Database jobs refused (answered unavailable): workers busy, queue full.", "\(databaseLoad.refused)")
+        metric("hub_loop_stall_seconds_max", "gauge", "Longest single event-loop callback since the previous scrape.", "\(loopStall.seconds)")
         if let queueUsage {
             metric("hub_pg_notification_queue_usage", "gauge", "pg_notification_queue_usage().", "\(queueUsage)")
         }

@@ -13,11 +13,12 @@ final class SessionEndpoint: @unchecked Sendable {
     private let repository: SessionRepository
     private let authenticator: Authenticator
     private let logger: Logger
-    private let work = DispatchQueue(label: "collection-hub.sessions", attributes: .concurrent)
+    private let workers: DatabaseWorkers
     weak var loop: HubLoop?
 
-    init(pool: ConnectionPool, authenticator: Authenticator, logger: Logger) {
+    init(pool: ConnectionPool, workers: DatabaseWorkers, authenticator: Authenticator, logger: Logger) {
         self.repository = SessionRepository(pool: pool)
+        self.workers = workers
         self.authenticator = authenticator
         self.logger = logger
     }
@@ -54,7 +55,7 @@ final class SessionEndpoint: @unchecked Sendable {
         }
         let repository = self.repository, authenticator = self.authenticator, logger = self.logger
         let loop = UncheckedBox(self.loop)
-        work.async {
+        workers.answer(responder) {
             let created: (LiveSession, String)?
             do {
                 created = try repository.sessionCreate(tokenID: principal.tokenID, lifetime: Self.lifetime)
@@ -91,7 +92,7 @@ final class SessionEndpoint: @unchecked Sendable {
         let hash = SHA256.hash(Array(secret.utf8))
         authenticator.sessionEnded(hash: hash)
         let repository = self.repository, logger = self.logger
-        work.async {
+        workers.answer(responder, refusedHeaders: [clear]) {
             do {
                 try repository.sessionEnd(hash: hash)
                 responder.apiJSON(200, "{\"ok\":true}", headers: [clear])

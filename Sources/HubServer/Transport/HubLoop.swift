@@ -107,7 +107,13 @@ public final class HubLoop: @unchecked Sendable {
 
     /// Spawns the service thread. Throws `notStartable` if called twice or after `stop()`.
     public func start() throws {
-        try core.start(owner: self)
+        do {
+            try core.start(owner: self)
+        } catch LoopStartError.threadCreationFailed(let rc) {
+            throw HubLoopError.threadCreationFailed(rc)
+        } catch {
+            throw HubLoopError.notStartable
+        }
     }
 
     /// Stops the loop: open sessions get a 1001 close (bounded by
@@ -351,7 +357,10 @@ let timerFired: @convention(c) (UnsafeMutablePointer<lws_sorted_usec_list_t>?) -
     let slot = UnsafeMutableRawPointer(sul).advanced(by: TimerHandle.ownerOffset)
     guard let owner = slot.load(as: UnsafeMutableRawPointer?.self) else { return }
     let handle = Unmanaged<TimerHandle>.fromOpaque(owner).takeUnretainedValue()
-    handle.loop?.fireTimer(handle)
+    guard let loop = handle.loop else { return }
+    let start = StallMeter.now()
+    defer { loop.core.stall.record(since: start) }
+    loop.fireTimer(handle)
 }
 
 /// The lws protocol callback for both of the server's protocols. Runs on the loop thread
@@ -362,6 +371,8 @@ let hubServerCallback: @convention(c) (
 ) -> Int32 = { wsi, reason, _, input, length in
     guard let wsi, let ctx = lws_get_context(wsi), let user = lws_context_user(ctx) else { return 0 }
     let loop = Unmanaged<HubLoop>.fromOpaque(user).takeUnretainedValue()
+    let start = StallMeter.now()
+    defer { loop.core.stall.record(since: start) }
     return loop.handleCallback(wsi: wsi, reason: reason, input: input, length: length)
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 
 /// One credential NOTIFY from migration 006: the new state of a token or session row.
 /// `live` false means revoked, ended or deleted.

@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 
 /// Reads every live credential for a hub's memory and records token use. Workers only.
 public struct CredentialRepository: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 
 /// A live API token as a hub holds it in memory, keyed by the SHA-256 of its secret.
 public struct LiveToken: Sendable, Equatable {

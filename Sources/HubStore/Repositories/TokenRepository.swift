@@ -1,21 +1,5 @@
 import Foundation
-
-/// What a bearer token grants: an org, a user and permissions.
-public struct Principal: Sendable, Equatable {
-    public let tokenID: UUID
-    public let orgID: UUID
-    public let userID: UUID
-    public let permissions: Set<String>
-
-    public init(tokenID: UUID, orgID: UUID, userID: UUID, permissions: Set<String>) {
-        self.tokenID = tokenID
-        self.orgID = orgID
-        self.userID = userID
-        self.permissions = permissions
-    }
-
-    public func has(_ permission: String) -> Bool { permissions.contains(permission) }
-}
+import HubCore
 
 /// An API token as listed (never the secret itself).
 public struct TokenRecord: Sendable, Codable, Equatable {
@@ -36,13 +20,6 @@ public struct TokenRecord: Sendable, Codable, Equatable {
         case lastUsedAt = "last_used_at"
         case revokedAt = "revoked_at"
     }
-}
-
-/// Permission names from the seed API (admin.automation guards every collection endpoint).
-public enum Permission {
-    public static let adminAutomation = "admin.automation"
-    public static let collectionView = "collection.view"
-    public static let all: Set<String> = [adminAutomation, collectionView]
 }
 
 /// Creates, lists, revokes and authenticates API tokens. Only SHA-256 hashes are stored.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import HubServer
+import HubClient
 
 extension BenchCommand {
     /// Reliability scenario 7: N clients read normally while, in every other phase, a few
@@ -45,7 +45,7 @@ extension BenchCommand {
                     s.sendText(subscribe)
                     // Subscribed before the phase's first event; then it stops reading.
                     guard s.readUntil(timeout: 120, { $0.hasPrefix("{\"type\":\"snapshot\"") }).found else {
-                        throw CLIError("a stalled client's subscription was never answered")
+                        throw BenchError("a stalled client's subscription was never answered")
                     }
                     return s
                 }

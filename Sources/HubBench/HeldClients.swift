@@ -46,7 +46,7 @@ final class HeldClientsProcess {
         let reader = LineReader(out.fileHandleForReading)
         guard let line = reader.line(containing: "open ", timeout: 120), let n = Int(line.split(separator: " ").last ?? "") else {
             kill()
-            throw CLIError("hold-clients did not report its connections")
+            throw BenchError("hold-clients did not report its connections")
         }
         opened = n
     }

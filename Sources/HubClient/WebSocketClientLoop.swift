@@ -1,5 +1,6 @@
 import CLibWebSockets
 import Foundation
+import HubLWS
 
 /// Settings of a `WebSocketClientLoop`.
 public struct WebSocketClientConfig: Sendable {

@@ -33,7 +33,7 @@ final class BenchHubProcess {
         let reader = LineReader(out.fileHandleForReading)  // also keeps the pipe drained
         guard let line = reader.line(containing: "Admin token", timeout: 120), let token = line.split(separator: " ").last else {
             p.terminate()
-            throw CLIError("the hub under test did not start")
+            throw BenchError("the hub under test did not start")
         }
         self.token = String(token)
         conninfo = "host=\(work.appendingPathComponent("pg").path) dbname=collection_hub user=postgres"
@@ -41,7 +41,7 @@ final class BenchHubProcess {
 
     /// An existing hub: its port, a token, the database it listens on, and optionally its pid.
     init(url: String, token: String, conninfo: String, pid: pid_t?) throws {
-        guard let port = URL(string: url)?.port else { throw CLIError("--url must look like ws://127.0.0.1:8080/ws") }
+        guard let port = URL(string: url)?.port else { throw BenchError("--url must look like ws://127.0.0.1:8080/ws") }
         self.port = port
         self.token = token
         self.conninfo = conninfo

@@ -1,17 +1,24 @@
 import CLibWebSockets
 import Foundation
 
+/// Why `LoopCore.start` refused.
+package enum LoopStartError: Error, Equatable {
+    /// `start()` after `start()` or after `stop()`.
+    case notStartable
+    case threadCreationFailed(Int32)
+}
+
 /// The machinery shared by `HubLoop` and `WebSocketClientLoop`: one lws context, one service
 /// thread, the locked hand-off queue, and an idempotent, joining stop.
 ///
 /// Threading: `post`, `stop`, `isOnLoop` are callable from any thread; `drainPending`,
 /// `serviceOnce` and the hooks run on the loop thread only.
 // @unchecked Sendable: pending work is guarded by its lock; lws state is touched on the loop thread only.
-final class LoopCore: @unchecked Sendable {
-    enum Lifecycle { case created, running, stopped }
+package final class LoopCore: @unchecked Sendable {
+    package enum Lifecycle { case created, running, stopped }
 
     /// Identity stored in `loopThreadKey` on the service thread (this object's address).
-    private(set) var token: UnsafeMutableRawPointer!
+    package private(set) var token: UnsafeMutableRawPointer!
     private let threadName: String
     /// The owning loop, kept alive by the service thread while it runs (its address is the
     /// lws context user pointer, so it must not go away under a running thread).
@@ -31,32 +38,34 @@ final class LoopCore: @unchecked Sendable {
     /// Signalled by the service thread once it is set up (start() waits for it).
     private let running = DispatchSemaphore(value: 0)
 
+    /// Loop thread: the longest callback dispatched since it was last taken (/metrics).
+    package var stall = StallMeter()
     /// Loop thread: runs after the service loop ends and before the context is destroyed
     /// (graceful closes; may call `serviceOnce`).
-    var beforeDestroy: (() -> Void)?
+    package var beforeDestroy: (() -> Void)?
     /// Loop thread (or the stopping thread if never started): runs after the context is gone.
-    var afterDestroy: (() -> Void)?
+    package var afterDestroy: (() -> Void)?
 
     /// Any thread (the owner's init).
-    init(threadName: String) {
+    package init(threadName: String) {
         self.threadName = threadName
         self.token = Unmanaged.passUnretained(self).toOpaque()
     }
 
     /// Installs the context created by the owner (init thread, before `start`).
-    func attach(context: OpaquePointer) {
+    package func attach(context: OpaquePointer) {
         lock.lock(); contextStorage = context; lock.unlock()
     }
 
     /// The lws context, nil once destruction began. Loop thread (or before start).
-    var context: OpaquePointer? {
+    package var context: OpaquePointer? {
         lock.lock(); defer { lock.unlock() }
         return contextStorage
     }
 
-    var isOnLoop: Bool { pthread_getspecific(loopThreadKey) == token }
+    package var isOnLoop: Bool { pthread_getspecific(loopThreadKey) == token }
 
-    var isStopped: Bool {
+    package var isStopped: Bool {
         lock.lock(); defer { lock.unlock() }
         return lifecycle == .stopped
     }
@@ -65,7 +74,7 @@ final class LoopCore: @unchecked Sendable {
 
     /// Queues `work` for the loop thread and wakes it with lws_cancel_service.
     /// Work posted after stop is dropped.
-    func post(_ work: @escaping @Sendable () -> Void) {
+    package func post(_ work: @escaping @Sendable () -> Void) {
         lock.lock()
         defer { lock.unlock() }
         guard lifecycle != .stopped, let ctx = contextStorage else { return }
@@ -76,11 +85,11 @@ final class LoopCore: @unchecked Sendable {
 
     /// Any thread: spawns the service thread and returns once it runs. `owner` (whose
     /// address is the lws context user pointer) is retained until the thread ends.
-    func start(owner: AnyObject) throws {
+    package func start(owner: AnyObject) throws {
         lock.lock()
         guard lifecycle == .created else {
             lock.unlock()
-            throw HubLoopError.notStartable
+            throw LoopStartError.notStartable
         }
         lifecycle = .running
         self.owner = owner
@@ -104,7 +113,7 @@ final class LoopCore: @unchecked Sendable {
         if rc != 0 {
             Unmanaged<LoopCore>.fromOpaque(arg).release()
             lock.lock(); lifecycle = .created; self.owner = nil; lock.unlock()
-            throw HubLoopError.threadCreationFailed(rc)
+            throw LoopStartError.threadCreationFailed(rc)
         }
         lock.lock(); thread = tid; lock.unlock()
         running.wait()  // the thread is named and marked as the loop before we return
@@ -114,7 +123,7 @@ final class LoopCore: @unchecked Sendable {
     /// context to be destroyed and joins the service thread. From the loop thread itself
     /// it only requests the stop (a thread cannot join itself); a later `stop()` from
     /// another thread joins.
-    func stop() {
+    package func stop() {
         if isOnLoop {
             lock.lock()
             stopRequested = true
@@ -196,13 +205,13 @@ final class LoopCore: @unchecked Sendable {
     }
 
     /// Loop thread: one lws service pass (used by graceful shutdown).
-    func serviceOnce() {
+    package func serviceOnce() {
         guard let ctx = context else { return }
         _ = lws_service(ctx, 0)
     }
 
     /// Loop thread: runs everything posted so far (called at EVENT_WAIT_CANCELLED).
-    func drainPending() {
+    package func drainPending() {
         lock.lock()
         if pending.isEmpty { lock.unlock(); return }
         let work = pending

@@ -7,10 +7,12 @@ import FoundationNetworking
 
 /// `collection-hub bench fanout|connections|engine|mass-disconnect|slow-client`: measurements through the real path
 /// (commit → NOTIFY → hub → WebSocket clients). Build with `-c release`.
-struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure the hub and the engine (release builds).",
+public struct BenchCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure the hub and the engine (release builds).",
                                                     subcommands: [Fanout.self, Connections.self, EngineBench.self, MassDisconnect.self, SlowClient.self,
                                                                   HoldClientsCommand.self])
+
+    public init() {}
 
     /// Where the hub under test is: started here (default) or an existing one.
     struct Target: ParsableArguments {
@@ -183,7 +185,7 @@ enum BenchREST {
         let body = try JSONSerialization.data(withJSONObject: ["category_ids": categories, "name": "bench"])
         guard let data = request("POST", port: port, path: "/api/v1/runs", token: token, body: body),
               let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let id = object["id"] as? String else {
-            throw CLIError("could not create the bench run")
+            throw BenchError("could not create the bench run")
         }
         return id
     }

@@ -1,5 +1,6 @@
 import CLibWebSockets
 import Foundation
+import HubLWS
 
 /// One client WebSocket connection of a `WebSocketClientLoop`. The send/close methods
 /// are callable from any thread (they hop to the client loop); everything else about

@@ -1,5 +1,5 @@
 import Foundation
-import HubServer
+import HubClient
 
 /// Many WebSocket clients in one libwebsockets client loop, each subscribed to one run,
 /// counting the item events they receive (by seq) and their commit→receive latency.
