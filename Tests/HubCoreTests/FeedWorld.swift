@@ -32,7 +32,7 @@ struct FeedWorld {
     let keys: [String]
     let limits: FeedLimits
     var core: FanOutCore
-    var random: SeededRandom
+    var random: LaneRandom
 
     /// Items committed per run (sequence numbers 1...n), and run state versions.
     var table: [String: Int64] = [:]
@@ -46,6 +46,8 @@ struct FeedWorld {
     var timers: [(due: Int, wake: FeedWake)] = []
     var now = 0
     var clients: [FeedClientID: Client] = [:]
+    /// The keys of `clients`, oldest first (ids only grow).
+    var clientIDs: [FeedClientID] = []
     var nextClient: FeedClientID = 1
     var failReads = 0.1
     /// What happened, when tracing (a failing interleaving is played again with it on).
@@ -54,7 +56,7 @@ struct FeedWorld {
     func note(_ line: @autoclosure () -> String) { trace?.lines.append("t=\(now) " + line()) }
     var stats = (closedSlow: 0, replays: 0, backfills: 0, staleSnapshots: 0, failedReads: 0, resubscribes: 0)
 
-    init(runs: Int, limits: FeedLimits, random: SeededRandom) {
+    init(runs: Int, limits: FeedLimits, random: LaneRandom) {
         var random = random
         // Ids from the seed, so an interleaving replays with the same order of keys.
         self.runs = (0..<runs).map { _ in Self.uuid(&random) }
@@ -63,10 +65,13 @@ struct FeedWorld {
         self.limits = limits
         self.core = FanOutCore(limits: limits)
         self.random = random
-        for key in keys { table[key] = 0 }
+        for key in keys {
+            table[key] = 0
+            events[key] = []
+        }
     }
 
-    static func uuid(_ random: inout SeededRandom) -> UUID {
+    static func uuid(_ random: inout LaneRandom) -> UUID {
         let a = random.next(), b = random.next()
         return UUID(uuid: (UInt8(a & 255), UInt8(a >> 8 & 255), UInt8(a >> 16 & 255), UInt8(a >> 24 & 255), UInt8(a >> 32 & 255),
                            UInt8(a >> 40 & 255), UInt8(a >> 48 & 255) & 0x0f | 0x40, UInt8(a >> 56), UInt8(b & 63 | 128),
@@ -79,7 +84,9 @@ struct FeedWorld {
     let depths = Depths()
     var depth: QueueDepth { { [depths] in depths.queued[$0] ?? 0 } }
 
-    func item(_ key: String, _ seq: Int64) -> [UInt8] { Array("{\"type\":\"item\",\"run\":\"\(key)\",\"seq\":\(seq)}".utf8) }
+    /// Item events per run, built once as they commit (index: seq - 1).
+    var events: [String: [[UInt8]]] = [:]
+    func item(_ key: String, _ seq: Int64) -> [UInt8] { events[key]![Int(seq - 1)] }
 
     // MARK: - What happens
 
@@ -88,11 +95,13 @@ struct FeedWorld {
         let key = keys[run]
         let lo = table[key]! + 1, hi = lo + Int64(count) - 1
         table[key] = hi
+        for seq in lo...hi { events[key]!.append(Array("{\"type\":\"item\",\"run\":\"\(key)\",\"seq\":\(seq)}".utf8)) }
         note("commit \(key.prefix(4)) \(lo)...\(hi) inline \(inline) listening \(listening)")
         guard listening else { return }
-        var text = "{\"k\":\"items\",\"org\":\"\(org.uuidString.lowercased())\",\"run\":\"\(key)\",\"lo\":\(lo),\"hi\":\(hi)"
-        if inline { text += ",\"ev\":[" + (lo...hi).map { String(decoding: item(key, $0), as: UTF8.self) }.joined(separator: ",") + "]" }
-        inbox.append(Array((text + "}").utf8))
+        let text = "{\"k\":\"items\",\"org\":\"\(org.uuidString.lowercased())\",\"run\":\"\(key)\",\"lo\":\(lo),\"hi\":\(hi)"
+        var bytes = Array(text.utf8)
+        if inline { bytes += Array(",\"ev\":[".utf8) + events[key]![Int(lo - 1)..<Int(hi)].map { $0 }.joinedWithCommas() + [UInt8(ascii: "]")] }
+        inbox.append(bytes + [UInt8(ascii: "}")])
     }
 
     /// A run state change (a state-only wave: coalesced for backed-up clients).
@@ -161,7 +170,7 @@ struct FeedWorld {
         let last = table[key]!
         guard after < last else { return .empty }
         let hi = min(last, after + Int64(limit))
-        return ItemEventPage(events: (after + 1...hi).map { item(key, $0) }, lo: after + 1, hi: hi)
+        return ItemEventPage(events: Array(events[key]![Int(after)..<Int(hi)]), lo: after + 1, hi: hi)
     }
 
     mutating func answerRead(_ index: Int) throws {
@@ -183,6 +192,7 @@ struct FeedWorld {
         let id = nextClient
         nextClient += 1
         clients[id] = Client(id: id, depths: depths)
+        clientIDs.append(id)
         return id
     }
 
@@ -231,6 +241,7 @@ struct FeedWorld {
     /// A client closed 4008 (or dropped) reconnects and resumes every run it followed.
     mutating func reconnect(_ id: FeedClientID) throws -> FeedClientID {
         let old = clients.removeValue(forKey: id)!
+        clientIDs.removeAll { $0 == id }
         depths.queued[id] = nil
         note("client \(id) reconnects")
         core.clientClosed(id)
@@ -288,7 +299,7 @@ struct FeedWorld {
     }
 
     mutating func receive(_ id: FeedClientID, _ frame: [UInt8]) throws {
-        let isSnapshot = frame.starts(with: Array("{\"type\":\"snapshot\"".utf8))
+        let isSnapshot = frame.count > 10 && frame[0] == UInt8(ascii: "{") && frame[9] == UInt8(ascii: "s")  // {"type":"snapshot"
         var seen: [(key: String, seq: Int64)] = []
         Self.scanItems(frame) { seen.append(($0, $1)) }
         if isSnapshot {
@@ -363,13 +374,12 @@ struct FeedWorld {
         failReads = 0
         try listen(true)
         for _ in 0..<10_000 {
-            let ids = clients.keys.sorted()
             var progress = false
-            for id in ids where clients[id]!.closed {
+            for id in clientIDs where clients[id]!.closed {
                 _ = try reconnect(id)
                 progress = true
             }
-            for id in clients.keys.sorted() where !clients[id]!.socket.isEmpty {
+            for id in clientIDs where !clients[id]!.socket.isEmpty {
                 try read(id, frames: .max)
                 progress = true
             }
@@ -415,6 +425,18 @@ struct FeedWorld {
     }
 }
 
-extension SeededRandom {
+/// One lane of the seeded stream: the seed's numbers salted per lane and mixed, so lanes
+/// run side by side and each replays from the seed alike.
+struct LaneRandom: RandomNumberGenerator {
+    var base: SeededRandom
+    let salt: UInt64
+
+    mutating func next() -> UInt64 {
+        var z = base.next() ^ salt
+        z = (z ^ (z >> 33)) &* 0xff51_afd7_ed55_8ccd
+        z = (z ^ (z >> 33)) &* 0xc4ce_b9fe_1a85_ec53
+        return z ^ (z >> 33)
+    }
+
     mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
 }

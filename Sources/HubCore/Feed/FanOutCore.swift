@@ -139,41 +139,68 @@ public struct FanOutCore: Sendable {
     }
 
     private mutating func deliver(_ wave: EventWave, _ key: String, _ b: inout Batch) {
-        guard let feed = feeds[key] else { return }
+        guard var cursors = feeds[key]?.cursors else { return }
+        // The topic's cursors are ours alone while the fast path runs: advanced in place.
+        feeds[key]!.cursors = [:]
+        let state = feeds[key]!.latestRunEvent
         var shared: FeedFrame?
         let eventCount = (wave.hasItems ? Int(wave.hi - wave.lo + 1) : 0) + wave.extras.count
-        for client in Array(feed.cursors.keys) {
-            guard var sub = feeds[key]?.cursors[client], let queue = clients[client], !queue.closed else { continue }
-            guard sub.isLive else {
-                buffer(wave, client, key, &b)
+        var others: [FeedClientID] = []
+        var i = cursors.startIndex
+        while i != cursors.endIndex {
+            defer { i = cursors.index(after: i) }
+            let client = cursors.keys[i]
+            guard let queue = clients[client], !queue.closed else { continue }
+            let queued = b.queued(client)
+            // The fast path: a live client right before the wave gets the same bytes as
+            // every other client there. Everyone else is decided one by one below.
+            let holds = !wave.hasItems && (queue.isHolding || queued > limits.coalesceThreshold) && state != nil
+            guard cursors.values[i].isLive, !holds, !wave.hasItems || cursors.values[i].cursor.placement(lo: wave.lo, hi: wave.hi) == .next else {
+                others.append(client)
                 continue
             }
-            if !wave.hasItems && (queue.isHolding || b.queued(client) > limits.coalesceThreshold), let state = feed.latestRunEvent {
-                // Only state (no items) and the client is behind: keep the latest for later.
-                hold(client, key: "run:" + key, state, &b)
-                hold(client, warnings: Array(wave.extras.dropLast()), &b)
+            if shared == nil { shared = FeedFrame(wave.frame(), mergeable: true) }
+            guard queue.admits(shared!.bytes.count, queued: queued, bound: limits.maxQueuedBytesPerClient) else {
+                others.append(client)
                 continue
             }
-            switch wave.hasItems ? sub.cursor.placement(lo: wave.lo, hi: wave.hi) : .next {
-            case .next:
-                // The fast path: the same bytes for every client at the same position.
-                if shared == nil { shared = FeedFrame(wave.frame(), mergeable: true) }
-                if wave.hasItems { sub.cursor.advance(to: wave.hi) }
-                feeds[key]!.cursors[client] = sub
-                send(client, shared!, events: eventCount, &b)
-            case .overlapping, .alreadySent, .invalid:
-                let fresh = sub.cursor.newItems(lo: wave.lo, hi: wave.hi)
-                let frame = wave.frame(after: sub.cursor.last)
-                sub.cursor.advance(to: wave.hi)
-                feeds[key]!.cursors[client] = sub
-                if let frame { send(client, FeedFrame(frame, mergeable: true), events: Int(fresh) + wave.extras.count, &b) }
-            case .gap:
-                // This client is behind the wave: read its gap first.
-                sub.phase = .replaying
-                feeds[key]!.cursors[client] = sub
-                buffer(wave, client, key, &b)
-                replay(client, key, &b)
-            }
+            if wave.hasItems { cursors.values[i].cursor.advance(to: wave.hi) }
+            b.actions.append(.send(client, shared!, events: eventCount))
+            b.pending[client, default: 0] += shared!.bytes.count
+        }
+        feeds[key]!.cursors = cursors
+        for client in others { deliver(wave, key, to: client, state: state, shared: &shared, events: eventCount, &b) }
+    }
+
+    /// The wave for one client off the fast path: buffered, held, cut, read first, or refused.
+    private mutating func deliver(_ wave: EventWave, _ key: String, to client: FeedClientID, state: [UInt8]?,
+                                  shared: inout FeedFrame?, events eventCount: Int, _ b: inout Batch) {
+        guard var sub = feeds[key]?.cursors[client], let queue = clients[client], !queue.closed else { return }
+        guard sub.isLive else { return buffer(wave, client, key, &b) }
+        if !wave.hasItems && (queue.isHolding || b.queued(client) > limits.coalesceThreshold), let state {
+            // Only state (no items) and the client is behind: keep the latest for later.
+            hold(client, key: "run:" + key, state, &b)
+            hold(client, warnings: Array(wave.extras.dropLast()), &b)
+            return
+        }
+        switch wave.hasItems ? sub.cursor.placement(lo: wave.lo, hi: wave.hi) : .next {
+        case .next:
+            if shared == nil { shared = FeedFrame(wave.frame(), mergeable: true) }
+            if wave.hasItems { sub.cursor.advance(to: wave.hi) }
+            feeds[key]!.cursors[client] = sub
+            send(client, shared!, events: eventCount, &b)
+        case .overlapping, .alreadySent, .invalid:
+            let fresh = sub.cursor.newItems(lo: wave.lo, hi: wave.hi)
+            let frame = wave.frame(after: sub.cursor.last)
+            sub.cursor.advance(to: wave.hi)
+            feeds[key]!.cursors[client] = sub
+            if let frame { send(client, FeedFrame(frame, mergeable: true), events: Int(fresh) + wave.extras.count, &b) }
+        case .gap:
+            // This client is behind the wave: read its gap first.
+            sub.phase = .replaying
+            feeds[key]!.cursors[client] = sub
+            buffer(wave, client, key, &b)
+            replay(client, key, &b)
         }
     }
 

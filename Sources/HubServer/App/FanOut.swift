@@ -115,15 +115,17 @@ final class FanOut: @unchecked Sendable {
     /// many clients it goes to (the pass-through stays zero-copy per client).
     func perform(_ actions: [FeedAction]) {
         var lastFrame: (FeedFrame, SharedFrame)?
+        var built: [ObjectIdentifier: SharedFrame] = [:]
         for action in actions {
             switch action {
             case .send(let id, let frame, let count):
                 guard let session = clients[id]?.session, session.isOpen else { continue }
                 let shared: SharedFrame
-                if let (feed, built) = lastFrame, feed === frame {
-                    shared = built
+                if let (feed, frameBuilt) = lastFrame, feed === frame {
+                    shared = frameBuilt
                 } else {
-                    shared = SharedFrame(bytes: frame.bytes, mergeableJSONArray: frame.mergeable)
+                    shared = built[ObjectIdentifier(frame)] ?? SharedFrame(bytes: frame.bytes, mergeableJSONArray: frame.mergeable)
+                    built[ObjectIdentifier(frame)] = shared
                     lastFrame = (frame, shared)
                 }
                 session.send(shared)
