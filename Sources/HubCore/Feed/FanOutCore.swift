@@ -20,11 +20,15 @@ public struct FanOutCore: Sendable {
     private var holding: Set<FeedClientID> = []
     private var releaseScheduled = false
     private var nextTicket = 0
+    /// Topic keys by run id, so answers and timers find their topic without reformatting the id.
+    private var runKeys: [UUID: String] = [:]
 
     public init(limits: FeedLimits) { self.limits = limits }
 
     /// The epoch a read starting now belongs to; -1 while nothing is listening.
     var readEpoch: Int { listening ? listenEpoch : -1 }
+
+    func topicKey(_ runID: UUID) -> String { runKeys[runID] ?? runID.uuidString.lowercased() }
 
     /// A read begun in `epoch` may have missed notifications that are now recoverable.
     func missedNotifications(since epoch: Int) -> Bool { listening && epoch != listenEpoch }
@@ -50,7 +54,7 @@ public struct FanOutCore: Sendable {
     public mutating func subscribe(_ client: FeedClientID, run runID: UUID, org: UUID, since: Int64?,
                                    depth: @escaping QueueDepth) -> [FeedAction] {
         run(depth) { core, b in
-            let key = runID.uuidString.lowercased()
+            let key = core.runKeys[runID] ?? runID.uuidString.lowercased()
             // ClientMessage bounds `since`; a caller that did not is answered, never trapped.
             guard let cursor = StreamCursor(since: since ?? 0) else {
                 b.actions.append(.error(client, ProtocolError(.badSince, "since must be between 0 and \(SequenceNumber.max)"), topic: "run:" + key))
@@ -60,7 +64,10 @@ public struct FanOutCore: Sendable {
             // Join the topic before reading the table: whatever commits after the read is
             // then caught as a live wave, and buffered until the read is sent.
             core.nextTicket += 1
-            if core.feeds[key] == nil { core.feeds[key] = RunFeed(runID: runID, key: key, ticket: core.nextTicket) }
+            if core.feeds[key] == nil {
+                core.feeds[key] = RunFeed(runID: runID, key: key, ticket: core.nextTicket)
+                core.runKeys[runID] = key
+            }
             core.feeds[key]!.cursors[client] = RunCursor(cursor: cursor, since: since, ticket: core.nextTicket, org: org)
             core.clients[client, default: ClientQueue()].runs.insert(key)
             core.runSubscriptions += 1
@@ -71,7 +78,7 @@ public struct FanOutCore: Sendable {
     /// A client leaves a run topic; false when it was not subscribed.
     @discardableResult
     public mutating func unsubscribe(_ client: FeedClientID, run runID: UUID) -> Bool {
-        removeCursor(client, runID.uuidString.lowercased())
+        removeCursor(client, topicKey(runID))
     }
 
     /// The client's session is gone.
@@ -91,7 +98,10 @@ public struct FanOutCore: Sendable {
         clients[client]?.bufferedBytes -= cursor.bufferedBytes
         clients[client]?.runs.remove(key)
         runSubscriptions -= 1
-        if feeds[key]?.cursors.isEmpty == true { feeds[key] = nil }
+        if let feed = feeds[key], feed.cursors.isEmpty {
+            feeds[key] = nil
+            runKeys[feed.runID] = nil
+        }
         return true
     }
 
@@ -356,16 +366,16 @@ public struct FanOutCore: Sendable {
                 core.releaseScheduled = false
                 core.releaseHeld(&b)
             case .replay(let client, let runID, let ticket):
-                let key = runID.uuidString.lowercased()
+                let key = core.topicKey(runID)
                 guard core.feeds[key]?.cursors[client]?.ticket == ticket else { return }
                 core.replay(client, key, &b)
             case .snapshot(let client, let runID, let ticket):
-                let key = runID.uuidString.lowercased()
+                let key = core.topicKey(runID)
                 guard let sub = core.feeds[key]?.cursors[client], sub.ticket == ticket,
                       case .snapshot(let since, _, _) = sub.phase, core.clients[client]?.closed == false else { return }
                 b.actions.append(.read(.snapshot(client: client, run: runID, org: sub.org, since: since, ticket: ticket, epoch: core.readEpoch)))
             case .backfill(let runID, let ticket):
-                let key = runID.uuidString.lowercased()
+                let key = core.topicKey(runID)
                 guard core.feeds[key]?.ticket == ticket else { return }
                 core.feeds[key]!.backfilling = false
                 core.startBackfill(key, refreshRun: false, &b)
@@ -384,21 +394,21 @@ public struct FanOutCore: Sendable {
             case (.replay(let client, let runID, _, _, let ticket), .page(let page, _)):
                 core.replayRead(client, runID, ticket, page, &b)
             case (.replay(let client, let runID, _, _, let ticket), _):
-                let key = runID.uuidString.lowercased()
+                let key = core.topicKey(runID)
                 guard core.feeds[key]?.cursors[client]?.ticket == ticket else { return }
                 b.actions.append(.wake(afterMilliseconds: 500, .replay(client: client, run: runID, ticket: ticket)))
             case (.backfill(let runID, _, _, _, let ticket, let epoch), .page(let page, let runEvent)):
                 core.backfillRead(runID, ticket, epoch, page, runEvent, &b)
             case (.backfill(let runID, _, _, _, let ticket, _), _):
                 // Stays `backfilling` until the retry, so notifications keep queueing in order.
-                guard core.feeds[runID.uuidString.lowercased()]?.ticket == ticket else { return }
+                guard core.feeds[core.topicKey(runID)]?.ticket == ticket else { return }
                 b.actions.append(.wake(afterMilliseconds: 500, .backfill(run: runID, ticket: ticket)))
             }
         }
     }
 
     private mutating func snapshotFailed(_ client: FeedClientID, _ runID: UUID, _ ticket: Int, _ b: inout Batch) {
-        let key = runID.uuidString.lowercased()
+        let key = topicKey(runID)
         guard var sub = feeds[key]?.cursors[client], sub.ticket == ticket,
               case .snapshot(let since, let attempts, let confirming) = sub.phase else { return }
         // A busy pool (checkout timeout) is retried, so the subscription never sits without
@@ -415,7 +425,7 @@ public struct FanOutCore: Sendable {
 
     private mutating func snapshotRead(_ client: FeedClientID, _ runID: UUID, _ ticket: Int, _ epoch: Int,
                                        _ snapshot: RunEventSnapshot?, _ b: inout Batch) {
-        let key = runID.uuidString.lowercased(), topic = "run:" + key
+        let key = topicKey(runID), topic = "run:" + key
         guard var sub = feeds[key]?.cursors[client], sub.ticket == ticket, clients[client]?.closed == false,
               case .snapshot(let since, let attempts, let confirming) = sub.phase else { return }
         guard let snapshot else {
@@ -467,7 +477,7 @@ public struct FanOutCore: Sendable {
     }
 
     private mutating func replayRead(_ client: FeedClientID, _ runID: UUID, _ ticket: Int, _ page: ItemEventPage, _ b: inout Batch) {
-        let key = runID.uuidString.lowercased()
+        let key = topicKey(runID)
         guard var sub = feeds[key]?.cursors[client], sub.ticket == ticket, sub.phase == .replaying,
               clients[client]?.closed == false else { return }
         // The page starts after the cursor; a page that does not is cut, never sent twice.
@@ -526,7 +536,7 @@ public struct FanOutCore: Sendable {
     }
 
     private mutating func backfillRead(_ runID: UUID, _ ticket: Int, _ epoch: Int, _ page: ItemEventPage, _ runEvent: [UInt8]?, _ b: inout Batch) {
-        let key = runID.uuidString.lowercased()
+        let key = topicKey(runID)
         guard feeds[key]?.ticket == ticket else { return }
         feeds[key]!.backfilling = false
         if feeds[key]!.refreshRun, !missedNotifications(since: epoch) { feeds[key]!.refreshRun = false }
