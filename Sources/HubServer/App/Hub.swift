@@ -75,14 +75,12 @@ public final class Hub: @unchecked Sendable {
                 if !items.isEmpty { fanOut.handle(items) }
             },
             onStateChange: { [fanOut, authenticator, weak loop] connected, reconnect in
-                fanOut.metrics.listenConnected = connected
-                guard connected else { return }
+                guard connected else { return fanOut.listenChanged(connected: false) }
                 // Changes made while nobody listened were not heard: re-read them, like
                 // the backfill does for items.
                 if let loop { authenticator.reload(loop: loop) }
                 if reconnect { fanOut.metrics.listenReconnects += 1 }
-                fanOut.listenEpoch += 1
-                fanOut.resync()
+                fanOut.listenChanged(connected: true)
             })
         self.listener = listener
         loop.post { [self] in

@@ -1,19 +1,21 @@
 /// Events of one run produced by one drain of the LISTEN socket, kept as the raw JSON the
 /// triggers wrote: `items` holds comma-separated item/seller objects with consecutive
 /// sequence numbers lo...hi; `extras` (latest run event, budget warnings) follow them.
-struct EventWave {
-    var items: [UInt8] = []
-    var lo: Int64 = 0
-    var hi: Int64 = -1
-    var extras: [[UInt8]] = []
+public struct EventWave: Sendable, Equatable {
+    public var items: [UInt8] = []
+    public var lo: Int64 = 0
+    public var hi: Int64 = -1
+    public var extras: [[UInt8]] = []
 
-    var hasItems: Bool { hi >= lo && !items.isEmpty }
+    public init() {}
+
+    public var hasItems: Bool { hi >= lo && !items.isEmpty }
     /// Bytes this wave keeps in memory (items and extras), for the per-client bound.
-    var byteCount: Int { extras.reduce(items.count) { $0 + $1.count } }
-    var isEmpty: Bool { !hasItems && extras.isEmpty }
+    public var byteCount: Int { extras.reduce(items.count) { $0 + $1.count } }
+    public var isEmpty: Bool { !hasItems && extras.isEmpty }
 
     /// Appends events `seqLo...seqHi` (comma-separated objects) that directly follow.
-    mutating func append(items bytes: ArraySlice<UInt8>, lo seqLo: Int64, hi seqHi: Int64) {
+    public mutating func append(items bytes: ArraySlice<UInt8>, lo seqLo: Int64, hi seqHi: Int64) {
         if !hasItems {
             lo = seqLo
             items.reserveCapacity(bytes.count)
@@ -25,12 +27,12 @@ struct EventWave {
     }
 
     /// The frame: `[items…,extras…]`.
-    func frame() -> [UInt8] {
+    public func frame() -> [UInt8] {
         frame(itemBytes: hasItems ? items[...] : nil)
     }
 
     /// The frame for a client that already has everything up to `cursor`.
-    func frame(after cursor: Int64) -> [UInt8]? {
+    public func frame(after cursor: Int64) -> [UInt8]? {
         guard hasItems, cursor >= lo else { return frame() }
         if cursor >= hi { return extras.isEmpty ? nil : frame(itemBytes: nil) }
         let objects = EventWave.splitObjects(items)
@@ -59,7 +61,7 @@ struct EventWave {
     }
 
     /// Byte ranges of the top-level objects in "{…},{…}" (strings may hold braces).
-    static func splitObjects(_ bytes: [UInt8]) -> [Range<Int>] {
+    public static func splitObjects(_ bytes: [UInt8]) -> [Range<Int>] {
         var ranges: [Range<Int>] = []
         var depth = 0, inString = false, escaped = false, start = 0
         for (i, b) in bytes.enumerated() {
@@ -79,5 +81,23 @@ struct EventWave {
             }
         }
         return ranges
+    }
+}
+
+extension Array where Element == [UInt8] {
+    /// `a,b,c`: the inside of a JSON array.
+    public func joinedWithCommas() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(reduce(0) { $0 + $1.count + 1 })
+        for (i, e) in enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: e)
+        }
+        return out
+    }
+
+    /// `[a,b,c]`: a JSON array of these objects.
+    public func jsonArray() -> [UInt8] {
+        [UInt8(ascii: "[")] + joinedWithCommas() + [UInt8(ascii: "]")]
     }
 }

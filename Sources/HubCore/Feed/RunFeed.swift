@@ -1,0 +1,97 @@
+import Foundation
+
+/// An items notification as the feed keeps it: its sequence range and, when the trigger
+/// inlined them, the events (comma-separated objects, a slice of the payload).
+public struct ItemsNote: Sendable, Equatable {
+    public var lo: Int64
+    public var hi: Int64
+    public var events: ArraySlice<UInt8>?
+    public init(lo: Int64, hi: Int64, events: ArraySlice<UInt8>?) {
+        self.lo = lo
+        self.hi = hi
+        self.events = events
+    }
+}
+
+/// One run topic (exists while it has subscribers): how far the hub has seen the run's
+/// items contiguously, the wave being collected for the next flush, and its subscribers.
+public struct RunFeed: Sendable {
+    public let runID: UUID
+    public let key: String
+    /// Tells this topic from an older one of the same run (a read answered late is ignored).
+    public let ticket: Int
+    /// Highest sequence number seen contiguously; nil until a subscriber's first read
+    /// says where the table stands.
+    public internal(set) var lastSeq: Int64?
+    /// The org of the first subscriber whose read found the run: backfills are scoped to it.
+    public internal(set) var org: UUID?
+    /// A read of missed items is in flight; notifications wait in `queued` meanwhile.
+    public internal(set) var backfilling = false
+    /// The next backfill also re-reads the run event (after a LISTEN outage).
+    var refreshRun = false
+    public internal(set) var queued: [ItemsNote] = []
+    public internal(set) var wave = EventWave()
+    /// Latest run event of this drain (coalesced: latest wins).
+    public internal(set) var pendingRun: [UInt8]?
+    public internal(set) var pendingWarnings: [[UInt8]] = []
+    /// The run event of the wave being delivered (coalescing key "run:<id>").
+    public internal(set) var latestRunEvent: [UInt8]?
+    public internal(set) var dirty = false
+    public internal(set) var cursors: [FeedClientID: RunCursor] = [:]
+
+    init(runID: UUID, key: String, ticket: Int) {
+        self.runID = runID
+        self.key = key
+        self.ticket = ticket
+    }
+
+    /// Appends a notification's items to the wave; true when the table must be read first
+    /// (a gap: missed notifications, or a statement too large to inline its events).
+    mutating func take(_ note: ItemsNote) -> Bool {
+        guard let last = lastSeq, !backfilling else {
+            queued.append(note)
+            return false
+        }
+        if note.hi <= last { return false }
+        // lo is a bounded sequence number (≥ 0), so `lo - 1` cannot overflow, while
+        // `last + 1` could for a table value near Int64.max.
+        if note.lo - 1 == last, let events = note.events {
+            wave.append(items: events, lo: note.lo, hi: note.hi)
+            lastSeq = note.hi
+            dirty = true
+            return false
+        }
+        queued.append(note)
+        return true
+    }
+
+    /// Adds a page read from the table after `lastSeq`.
+    mutating func take(_ page: ItemEventPage) {
+        guard !page.events.isEmpty, let last = lastSeq, page.hi > last else { return }
+        wave.append(items: page.events.joinedWithCommas()[...], lo: page.lo, hi: page.hi)
+        lastSeq = page.hi
+        dirty = true
+    }
+
+    mutating func takeRunEvent(_ event: [UInt8]) {
+        pendingRun = event
+        dirty = true
+    }
+
+    mutating func takeWarning(_ event: [UInt8]) {
+        pendingWarnings.append(event)
+        dirty = true
+    }
+
+    /// The wave to deliver now (items, then warnings and the latest run event); starts a new one.
+    mutating func takeWave() -> EventWave {
+        dirty = false
+        var out = wave
+        wave = EventWave()
+        out.extras = pendingWarnings + (pendingRun.map { [$0] } ?? [])
+        latestRunEvent = pendingRun
+        pendingWarnings = []
+        pendingRun = nil
+        return out
+    }
+}
