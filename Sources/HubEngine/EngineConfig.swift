@@ -21,13 +21,21 @@ public struct EngineConfig: Sendable {
     /// Executors one org may hold in this process at once (nil: three quarters of
     /// `maxExecutors`), so another org's new run finds a free executor.
     public var maxExecutorsPerOrg: Int?
+    /// Paces lease heartbeats and retry waits (tests move one by hand).
+    public var clock: any TimeSource = SystemTimeSource()
     /// The per-org executor cap in effect.
     public var effectiveMaxExecutorsPerOrg: Int { maxExecutorsPerOrg ?? max(1, maxExecutors * 3 / 4) }
 
     public init() {}
 
-    public func validate() throws {
+    /// `callTimeout`: the provider's bound on one call (see `CollectionProvider.callTimeout`).
+    public func validate(callTimeout: Duration? = nil) throws {
         guard leaseTimeout >= .milliseconds(300) else { throw EngineError.invalidConfig("lease timeout must be at least 300 ms") }
+        if let callTimeout, callTimeout > leaseTimeout / 3 {
+            // A call may only start while the lease outlasts it; heartbeats come every third of
+            // the lease, so a longer call would wait for the lease or outlive it.
+            throw EngineError.invalidConfig("the provider timeout (\(callTimeout)) must be at most a third of the lease timeout (\(leaseTimeout))")
+        }
         guard maxExecutors >= 1 else { throw EngineError.invalidConfig("at least one executor") }
         guard (1...maxExecutors).contains(effectiveMaxExecutorsPerOrg) else {
             throw EngineError.invalidConfig("executors per org must be between 1 and \(maxExecutors)")
