@@ -39,6 +39,7 @@ final class RunExecutor: @unchecked Sendable {
     /// Rung by stop, abandon and a lost lease: ends a retry wait at once.
     private let wake = Alarm()
     private let keeper: LeaseKeeper
+    private let committer: BatchCommitter
 
     // Executor thread only.
     private var state: RunState
@@ -59,9 +60,9 @@ final class RunExecutor: @unchecked Sendable {
     private let sessionStart = ContinuousClock.now
     private var backoff: Backoff
     private var rng = SystemRandomNumberGenerator()
-    /// Smoothed duration of a provider call: when calls are slow, items are committed
-    /// before the next one instead of waiting for it (users see each item as it lands).
-    private var typicalCall: Duration = .zero
+    /// How long a provider call takes: when calls are slow, items are committed before the
+    /// next one instead of waiting for it (users see each item as it lands).
+    private var pace = CallPace()
 
     /// `claimedAt`: when the claim that returned `lease` was sent (by `config.clock`).
     init(run: RunRecord, lease: RunRepository.Lease, claimedAt: Duration, pool: ConnectionPool, provider: any CollectionProvider,
@@ -89,6 +90,11 @@ final class RunExecutor: @unchecked Sendable {
         keeper = LeaseKeeper(window: LeaseWindow(timeout: config.leaseTimeout, claimedAt: claimedAt), clock: config.clock,
                              label: run.id.lowercasedString, logger: logger, lost: wake) {
             try runs.runHeartbeat(lease, leaseSeconds: leaseSeconds)
+        }
+        let items = items, keeper = keeper, logger = logger, orgID = run.orgID
+        committer = BatchCommitter(label: run.id.lowercasedString) { batch in
+            try Self.commit(batch, items: items, lease: lease, orgID: orgID, leaseSeconds: leaseSeconds, clock: config.clock,
+                            keeper: keeper, logger: logger)
         }
     }
 
@@ -126,6 +132,9 @@ final class RunExecutor: @unchecked Sendable {
             // The lease lapses and a scheduler resumes the run from its checkpoint.
             logger.error("run \(run.id.lowercasedString) interrupted: \(error)")
         }
+        // What was handed over commits before the lease is given back (not after a crash).
+        if !isAbandoned { try? committer.drain() }
+        committer.close()
         // No heartbeat may extend the lease after it is given back (or after a crash).
         keeper.stop()
         if shouldStop && !isAbandoned {
@@ -292,10 +301,11 @@ final class RunExecutor: @unchecked Sendable {
         while true {
             if shouldStop { throw Stop.stopping }
             if keeper.isLost { throw Stop.fencedOut }
+            try committer.check()
             if cost != nil { try ensureLeaseCovers(provider.callTimeout) }
             let started = ContinuousClock.now
             let outcome = Result { () throws(ProviderError) -> T in try call() }
-            typicalCall = (typicalCall * 3 + (ContinuousClock.now - started)) / 4
+            pace.record(ContinuousClock.now - started)
             switch outcome {
             case .success(let value):
                 if state.status == .paused { try resumeAfterOutage() }
@@ -321,7 +331,9 @@ final class RunExecutor: @unchecked Sendable {
         let delay = backoff.next(retryAfter: retryAfter, random: &rng)
         let retryAt = Date().addingTimeInterval(delay.seconds)
         if state.status == .running {
+            // Items first: the pause must find the run as the last commit left it.
             try flush()
+            try committer.drain()
             guard try runs.runEngineTransition(lease, from: state, command: .pause(.providerUnavailable), nextRetryAt: retryAt) else {
                 throw Stop(why: "the run changed state")
             }
@@ -379,30 +391,15 @@ final class RunExecutor: @unchecked Sendable {
         if keeper.isLost { throw Stop.fencedOut }
         let age = batchStarted.map { ContinuousClock.now - $0 } ?? .zero
         let due = batch.items.count >= config.batchMaxItems
-            || (!batch.items.isEmpty && (age >= config.batchMaxAge || typicalCall >= config.batchMaxAge))
+            || (!batch.items.isEmpty && (age >= config.batchMaxAge || pace.typical >= config.batchMaxAge))
         if due { try flush() }
     }
 
+    /// Hands the batch to the committer (after the previous one is in) and starts the next.
     private func flush() throws {
         if isAbandoned { throw Stop(why: "abandoned") }
         batch.progress = progress()
-        var attempt = 0
-        while true {
-            do {
-                let sent = clock.now
-                guard try items.itemsCommitBatch(batch, lease: lease, orgID: run.orgID, leaseSeconds: config.leaseTimeout.seconds) else {
-                    throw Stop.fencedOut
-                }
-                keeper.renewed(sentAt: sent)
-                break
-            } catch let error as PostgresError where error.isConnectionError && attempt < 20 {
-                // PostgreSQL restarting: keep the batch and try again; the lease may lapse,
-                // in which case the fence refuses the write and the new owner redoes it.
-                attempt += 1
-                logger.warning("run \(run.id.lowercasedString): commit failed (\(error)); retrying")
-                Thread.sleep(forTimeInterval: min(2.0, 0.1 * Double(attempt)))
-            }
-        }
+        try committer.submit(batch)
         committedDone += batch.items.count
         let keepCategory = batch.currentCategory
         let keepStats = batch.categoryStats
@@ -412,8 +409,31 @@ final class RunExecutor: @unchecked Sendable {
         batchStarted = nil
     }
 
+    /// One batch under the fence, on the committer's thread. Retries while PostgreSQL restarts.
+    private static func commit(_ batch: ItemBatch, items: ItemRepository, lease: RunRepository.Lease, orgID: UUID, leaseSeconds: Double,
+                               clock: any TimeSource, keeper: LeaseKeeper, logger: Logger) throws {
+        var attempt = 0
+        while true {
+            do {
+                let sent = clock.now
+                guard try items.itemsCommitBatch(batch, lease: lease, orgID: orgID, leaseSeconds: leaseSeconds) else {
+                    throw Stop.fencedOut
+                }
+                keeper.renewed(sentAt: sent)
+                return
+            } catch let error as PostgresError where error.isConnectionError && attempt < 20 {
+                // PostgreSQL restarting: keep the batch and try again; the lease may lapse,
+                // in which case the fence refuses the write and the new owner redoes it.
+                attempt += 1
+                logger.warning("run \(lease.runID.lowercasedString): commit failed (\(error)); retrying")
+                Thread.sleep(forTimeInterval: min(2.0, 0.1 * Double(attempt)))
+            }
+        }
+    }
+
     private func finish(reason: RunReason?) throws {
         try flush()
+        try committer.drain()
         if try runs.runEngineTransition(lease, from: state, command: .complete(reason)) {
             logger.info("run \(run.id.lowercasedString) completed\(reason.map { " (\($0.rawValue))" } ?? "")")
         }
