@@ -45,6 +45,9 @@ final class BatchCommitter: @unchecked Sendable {
         try condition.withLock { try waitIdle() }
     }
 
+    /// A batch is being committed now.
+    var isBusy: Bool { condition.withLock { busy } }
+
     /// The failure of a finished commit, if any, without waiting.
     func check() throws {
         try condition.withLock { if let failure { throw failure } }

@@ -13,8 +13,9 @@ public struct EngineConfig: Sendable {
     public var unitCosts = UnitCosts()
     /// Retry delays while a provider is unavailable.
     public var backoff = Backoff(initial: .seconds(1), maximum: .seconds(60), multiplier: 2, jitter: 0.2)
-    /// Items per commit at most; a batch is also committed once it is `batchMaxAge` old.
-    public var batchMaxItems = 50
+    /// Items per commit at most; a batch is also committed once it is `batchMaxAge` old (or,
+    /// while the previous commit is still in flight, once that one is in).
+    public var batchMaxItems = 200
     public var batchMaxAge: Duration = .milliseconds(5)
     /// Executors per process at most.
     public var maxExecutors = 16

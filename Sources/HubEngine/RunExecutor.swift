@@ -390,9 +390,11 @@ final class RunExecutor: @unchecked Sendable {
         if shouldStop { throw Stop.stopping }
         if keeper.isLost { throw Stop.fencedOut }
         let age = batchStarted.map { ContinuousClock.now - $0 } ?? .zero
-        let due = batch.items.count >= config.batchMaxItems
-            || (!batch.items.isEmpty && (age >= config.batchMaxAge || pace.typical >= config.batchMaxAge))
-        if due { try flush() }
+        let full = batch.items.count >= config.batchMaxItems
+        let ripe = !batch.items.isEmpty && (age >= config.batchMaxAge || pace.typical >= config.batchMaxAge)
+        // While a commit is in flight a ripe batch keeps growing instead of waiting for it:
+        // the database's pace sets the batch size (one commit, one sync, for many items).
+        if full || (ripe && !committer.isBusy) { try flush() }
     }
 
     /// Hands the batch to the committer (after the previous one is in) and starts the next.

@@ -81,17 +81,9 @@ final class LeaseHeartbeatTests: XCTestCase {
     /// A paid call held longer than two whole leases (by the database's clock) while another
     /// engine keeps trying to claim: the run stays with its owner, and every item is paid once.
     func testPaidCallLongerThanTheLeaseKeepsItAndIsPaidOnce() throws {
-        let f = try EngineFixture()
-        let run = try f.service.createRun(orgID: f.org, name: nil, categoryIDs: ["beauty"], actor: f.actor).run
-        let provider = GatedProvider(quietSim(), holdCall: 5)
-        // Two seconds: heartbeats every 0.67 s leave room for a loaded machine.
-        let first = try f.engine(provider: provider, owner: "first", lease: .seconds(2))
-        first.start()
-        defer { first.stop() }
-        let second = try f.engine(provider: provider, owner: "second", lease: .seconds(2))
-        defer { second.stop() }
-        defer { provider.open() }
-        XCTAssertTrue(waitUntil { provider.holding != nil }, "the fifth paid call never started")
+        let scene = try SlowCallScene(firstClock: SystemTimeSource())
+        defer { scene.close() }
+        let (f, run, provider, second) = (scene.f, scene.run, scene.provider, scene.second)
         let held = try XCTUnwrap(provider.holding)
         let token = try f.run(run.id).leaseToken
         let callStarted = try f.databaseNow()
@@ -119,17 +111,9 @@ final class LeaseHeartbeatTests: XCTestCase {
     /// scheduler under a new fencing token) and the held item is paid again; the stale
     /// executor's late commit is fenced, so no item row is doubled.
     func testStoppedHeartbeatLosesTheLease() throws {
-        let f = try EngineFixture()
-        let run = try f.service.createRun(orgID: f.org, name: nil, categoryIDs: ["beauty"], actor: f.actor).run
-        let provider = GatedProvider(quietSim(), holdCall: 5)
-        let frozen = ManualTimeSource()
-        let first = try f.engine(provider: provider, owner: "first", lease: .seconds(1)) { $0.clock = frozen }
-        first.start()
-        defer { first.stop() }
-        let second = try f.engine(provider: provider, owner: "second", lease: .seconds(1))
-        defer { second.stop() }
-        defer { provider.open() }
-        XCTAssertTrue(waitUntil { provider.holding != nil }, "the fifth paid call never started")
+        let scene = try SlowCallScene(firstClock: ManualTimeSource())
+        defer { scene.close() }
+        let (f, run, provider, first, second) = (scene.f, scene.run, scene.provider, scene.first, scene.second)
         let held = try XCTUnwrap(provider.holding)
         let token = try f.run(run.id).leaseToken
         second.start()
@@ -160,6 +144,33 @@ final class LeaseHeartbeatTests: XCTestCase {
         XCTAssertNoThrow(try config.validate(callTimeout: slow.callTimeout))
         // The library's defaults fit each other.
         XCTAssertNoThrow(try EngineConfig().validate(callTimeout: HTTPProvider(config: .init(baseURL: URL(string: "http://127.0.0.1:9")!)).callTimeout))
+    }
+}
+
+/// A run over Beauty whose fifth paid call is held at a gate, with engine "first" (paced by
+/// `firstClock`) executing it and engine "second" on the same provider, not started yet. Two
+/// seconds of lease: heartbeats every 0.67 s leave room for a loaded machine.
+private struct SlowCallScene {
+    let f: EngineFixture
+    let run: RunRecord
+    let provider: GatedProvider
+    let first: Engine
+    let second: Engine
+
+    init(firstClock: any TimeSource) throws {
+        f = try EngineFixture()
+        run = try f.service.createRun(orgID: f.org, name: nil, categoryIDs: ["beauty"], actor: f.actor).run
+        provider = GatedProvider(quietSim(), holdCall: 5)
+        first = try f.engine(provider: provider, owner: "first", lease: .seconds(2)) { $0.clock = firstClock }
+        second = try f.engine(provider: provider, owner: "second", lease: .seconds(2))
+        first.start()
+        XCTAssertTrue(waitUntil { provider.holding != nil }, "the fifth paid call never started")
+    }
+
+    func close() {
+        provider.open()
+        second.stop()
+        first.stop()
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubEngine
 import HubStore
 
 extension BenchCommand {
@@ -14,7 +15,7 @@ extension BenchCommand {
         @OptionGroup var target: Target
         @Option(help: "Items the run should produce (products plus sellers).") var items: Int = 5000
         @Option(help: "Engine run then bare INSERT, this many times in a row (alternating).") var rounds: Int = 1
-        @Option(help: "Rows per bare INSERT statement (the engine's largest batch).") var batch: Int = 50
+        @Option(help: "Rows per bare INSERT statement (default: the engine's largest batch).") var batch: Int = EngineConfig().batchMaxItems
 
         func validate() throws {
             guard (100...1_000_000).contains(items) else { throw ValidationError("--items takes 100 to 1000000") }
