@@ -130,53 +130,6 @@ public struct BenchCommand: ParsableCommand {
             try target.emit(result)
         }
     }
-
-    struct EngineBench: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "engine", abstract: "Items/s committed and delivered, simulated provider at zero latency.")
-        @OptionGroup var target: Target
-        @Option(help: "Items the run should produce (products plus sellers).") var items: Int = 5000
-
-        func run() throws {
-            let hub = try target.start(engine: true)
-            defer { hub.stop() }
-            let db = try PostgresConnection(conninfo: hub.conninfo)
-            // One product per item, one seller each: the simulator's seller pool is small, so
-            // sellers repeat and most items are products; the count is read back at the end.
-            try db.query("""
-                INSERT INTO categories (id, name, expected_products, expected_sellers_per_product, sort_order)
-                VALUES ('bench', 'Bench', $1, 1, 999) ON CONFLICT (id) DO UPDATE SET expected_products = EXCLUDED.expected_products
-                """, [max(1, items - 84)])
-            try db.query("UPDATE collection_settings SET budget_cap_cents = 10000000")
-            try db.query("""
-                INSERT INTO collection_settings (org_id, budget_cap_cents) SELECT id, 10000000 FROM orgs ON CONFLICT (org_id) DO NOTHING
-                """)
-            let sendTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: items * 2 + 2)
-            sendTimes.initialize(repeating: 0, count: items * 2 + 2)
-            defer { sendTimes.deallocate() }
-            let runID = try BenchREST.createRun(port: hub.port, token: hub.token, categories: ["bench"])
-            let group = BenchClients(expectedEvents: items * 2, subscribe: "{\"type\":\"subscribe\",\"topic\":\"run:\(runID)\",\"since\":0}",
-                                     sendTimes: sendTimes)
-            group.connect(count: 1, port: hub.port, token: hub.token)
-            let deadline = Date().addingTimeInterval(600)
-            var row: PostgresRow?
-            while Date() < deadline {
-                row = try db.query("""
-                    SELECT status, item_seq, EXTRACT(EPOCH FROM (completed_at - started_at)) AS secs FROM collection_runs WHERE id = $1
-                    """, [UUID(uuidString: runID)!]).first
-                if let status = try row?.string("status"), status != "pending" && status != "running" { break }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            let total = try row?.int("item_seq") ?? 0
-            _ = waitUntil(timeout: 30) { group.snapshot.delivered >= total }
-            let seconds = Double(try row?.optionalString("secs") ?? "0") ?? 0
-            let deliveredSpan = Double(group.lastReceive - group.firstReceive) / 1e9
-            group.stop()
-            try target.emit(["scenario": "engine", "items": total, "status": try row?.string("status") ?? "?",
-                             "committed_per_s": seconds > 0 ? Double(total) / seconds : 0,
-                             "delivered": group.delivered, "delivered_per_s": deliveredSpan > 0 ? Double(group.delivered) / deliveredSpan : 0,
-                             "run_seconds": seconds])
-        }
-    }
 }
 
 /// Minimal HTTP calls for the benchmarks.

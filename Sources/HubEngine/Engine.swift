@@ -12,7 +12,7 @@ public final class Engine: @unchecked Sendable {
 
     public init(pool: ConnectionPool, provider: any CollectionProvider, config: EngineConfig = EngineConfig(),
                 logger: Logger = Logger(label: "collection-hub.engine")) throws {
-        try config.validate()
+        try config.validate(callTimeout: provider.callTimeout)
         self.config = config
         scheduler = Scheduler(pool: pool, provider: provider, config: config, logger: logger)
     }

@@ -19,12 +19,13 @@ public final class HTTPProvider: CollectionProvider, @unchecked Sendable {
         public var baseURL: URL
         /// Sent as `Authorization: Bearer <apiKey>` when set.
         public var apiKey: String?
-        /// The whole request (connect, send, headers, body) must finish within this.
-        public var timeout: Duration = .seconds(10)
+        /// The whole request (connect, send, headers, body) must finish within this; at most a
+        /// third of the engine's lease (10 s by default), so a call always ends inside the lease.
+        public var timeout: Duration = .seconds(3)
         /// Larger answers are refused (`bad_response` for a 2xx) without being read further.
         public var maxResponseBytes = 1 << 20
 
-        public init(baseURL: URL, apiKey: String? = nil, timeout: Duration = .seconds(10)) {
+        public init(baseURL: URL, apiKey: String? = nil, timeout: Duration = .seconds(3)) {
             self.baseURL = baseURL
             self.apiKey = apiKey
             self.timeout = timeout
@@ -37,7 +38,7 @@ public final class HTTPProvider: CollectionProvider, @unchecked Sendable {
 
     public init(config: Config) {
         var config = config
-        if config.timeout <= .zero { config.timeout = .seconds(10) }
+        if config.timeout <= .zero { config.timeout = .seconds(3) }
         self.config = config
         let c = URLSessionConfiguration.ephemeral
         // The deadline is the semaphore wait in `get`, over the whole request; URLSession's own
@@ -54,6 +55,8 @@ public final class HTTPProvider: CollectionProvider, @unchecked Sendable {
     }
 
     deinit { session.invalidateAndCancel() }
+
+    public var callTimeout: Duration? { config.timeout }
 
     // MARK: The four calls
 

@@ -63,4 +63,12 @@ public protocol CollectionProvider: Sendable {
     func discoverSellers(for product: ProductRef, category: Category) throws(ProviderError) -> [SellerRef]
     /// The paid eBay seller call.
     func fetchSeller(_ ref: SellerRef) throws(ProviderError) -> SellerProfile
+    /// The longest one call can take before it is abandoned as `unavailable`; nil when the
+    /// provider does not bound its calls. The engine starts a paid call only while the lease
+    /// it holds outlasts this.
+    var callTimeout: Duration? { get }
+}
+
+extension CollectionProvider {
+    public var callTimeout: Duration? { nil }
 }

@@ -5,12 +5,22 @@ import Logging
 
 /// Executes one run on its own thread: categories → products (paid Amazon call) →
 /// sellers (paid eBay call each), committing items with the checkpoint in small batches
-/// under the run's lease. Stops when the fence no longer matches (paused, cancelled,
-/// taken over), when asked to, or at the end.
+/// under the run's lease, which a LeaseKeeper renews meanwhile. Stops when the fence no
+/// longer matches (paused, cancelled, taken over), when asked to, or at the end.
 // @unchecked Sendable: stop/abandon flags are guarded by `lock`; everything else is touched by the executor's own thread only.
 final class RunExecutor: @unchecked Sendable {
     /// Ends execution early; the run stays as the database has it.
-    struct Stop: Error { let why: String }
+    struct Stop: Error {
+        let why: String
+        static let fencedOut = Stop(why: "the run was paused, cancelled or taken over")
+        static let stopping = Stop(why: "engine stopping")
+    }
+
+    /// The lease could not be confirmed to outlast a paid call: the run is left to lapse
+    /// rather than risk paying for an item twice.
+    struct LeaseUncertain: Error, CustomStringConvertible {
+        var description: String { "the lease could not be renewed for the next paid call" }
+    }
 
     let lease: RunRepository.Lease
     private let run: RunRecord
@@ -25,6 +35,11 @@ final class RunExecutor: @unchecked Sendable {
     private var stopRequested = false
     private var abandoned = false
     private var thread: Thread?
+    private let clock: any TimeSource
+    /// Rung by stop, abandon and a lost lease: ends a retry wait at once.
+    private let wake = Alarm()
+    private let keeper: LeaseKeeper
+    private let committer: BatchCommitter
 
     // Executor thread only.
     private var state: RunState
@@ -45,12 +60,12 @@ final class RunExecutor: @unchecked Sendable {
     private let sessionStart = ContinuousClock.now
     private var backoff: Backoff
     private var rng = SystemRandomNumberGenerator()
-    private var leaseRenewed = ContinuousClock.now
-    /// Smoothed duration of a provider call: when calls are slow, items are committed
-    /// before the next one instead of waiting for it (users see each item as it lands).
-    private var typicalCall: Duration = .zero
+    /// How long a provider call takes: when calls are slow, items are committed before the
+    /// next one instead of waiting for it (users see each item as it lands).
+    private var pace = CallPace()
 
-    init(run: RunRecord, lease: RunRepository.Lease, pool: ConnectionPool, provider: any CollectionProvider,
+    /// `claimedAt`: when the claim that returned `lease` was sent (by `config.clock`).
+    init(run: RunRecord, lease: RunRepository.Lease, claimedAt: Duration, pool: ConnectionPool, provider: any CollectionProvider,
          config: EngineConfig, logger: Logger, onExit: @escaping @Sendable (RunExecutor) -> Void) {
         self.run = run
         self.lease = lease
@@ -70,9 +85,21 @@ final class RunExecutor: @unchecked Sendable {
         committedDone = run.processedItems + run.failedItems + run.skippedItems
         batch = ItemBatch(checkpoint: checkpoint, currentCategory: run.currentCategory)
         backoff = config.backoff
+        clock = config.clock
+        let runs = runs, leaseSeconds = config.leaseTimeout.seconds
+        keeper = LeaseKeeper(window: LeaseWindow(timeout: config.leaseTimeout, claimedAt: claimedAt), clock: config.clock,
+                             label: run.id.lowercasedString, logger: logger, lost: wake) {
+            try runs.runHeartbeat(lease, leaseSeconds: leaseSeconds)
+        }
+        let items = items, keeper = keeper, logger = logger, orgID = run.orgID
+        committer = BatchCommitter(label: run.id.lowercasedString) { batch in
+            try Self.commit(batch, items: items, lease: lease, orgID: orgID, leaseSeconds: leaseSeconds, clock: config.clock,
+                            keeper: keeper, logger: logger)
+        }
     }
 
     func start() {
+        keeper.start()
         let t = Thread { [self] in main() }
         t.name = "run-\(run.id.uuidString.prefix(8))"
         thread = t
@@ -80,10 +107,18 @@ final class RunExecutor: @unchecked Sendable {
     }
 
     /// Asks the executor to commit what it has, give the lease back and exit. Any thread.
-    func stop() { lock.withLock { stopRequested = true } }
+    func stop() {
+        lock.withLock { stopRequested = true }
+        wake.ring()
+    }
 
-    /// Exits without committing or releasing: what a crash would leave (tests).
-    func abandon() { lock.withLock { stopRequested = true; abandoned = true } }
+    /// Exits without committing or releasing: what a crash would leave (tests). Heartbeats
+    /// end at once, even while a provider call is still in progress.
+    func abandon() {
+        lock.withLock { stopRequested = true; abandoned = true }
+        keeper.halt()
+        wake.ring()
+    }
 
     private var shouldStop: Bool { lock.withLock { stopRequested } }
     private var isAbandoned: Bool { lock.withLock { abandoned } }
@@ -97,6 +132,11 @@ final class RunExecutor: @unchecked Sendable {
             // The lease lapses and a scheduler resumes the run from its checkpoint.
             logger.error("run \(run.id.lowercasedString) interrupted: \(error)")
         }
+        // What was handed over commits before the lease is given back (not after a crash).
+        if !isAbandoned { try? committer.drain() }
+        committer.close()
+        // No heartbeat may extend the lease after it is given back (or after a crash).
+        keeper.stop()
         if shouldStop && !isAbandoned {
             try? runs.runRelease(lease)
         }
@@ -256,12 +296,16 @@ final class RunExecutor: @unchecked Sendable {
 
     /// Calls the provider; on `unavailable` pauses the run (provider_unavailable), retries
     /// with backoff, and resumes it when the provider answers. Item errors are returned.
+    /// A paid call (`cost` set) starts only while the lease held outlasts the provider's timeout.
     private func callProvider<T>(cost: Int?, _ call: () throws(ProviderError) -> T) throws -> Result<T, ProviderError> {
         while true {
-            if shouldStop { throw Stop(why: "engine stopping") }
+            if shouldStop { throw Stop.stopping }
+            if keeper.isLost { throw Stop.fencedOut }
+            try committer.check()
+            if cost != nil { try ensureLeaseCovers(provider.callTimeout) }
             let started = ContinuousClock.now
             let outcome = Result { () throws(ProviderError) -> T in try call() }
-            typicalCall = (typicalCall * 3 + (ContinuousClock.now - started)) / 4
+            pace.record(ContinuousClock.now - started)
             switch outcome {
             case .success(let value):
                 if state.status == .paused { try resumeAfterOutage() }
@@ -287,15 +331,26 @@ final class RunExecutor: @unchecked Sendable {
         let delay = backoff.next(retryAfter: retryAfter, random: &rng)
         let retryAt = Date().addingTimeInterval(delay.seconds)
         if state.status == .running {
+            // Items first: the pause must find the run as the last commit left it.
             try flush()
+            try committer.drain()
             guard try runs.runEngineTransition(lease, from: state, command: .pause(.providerUnavailable), nextRetryAt: retryAt) else {
                 throw Stop(why: "the run changed state")
             }
             state = RunState(status: .paused, reason: .providerUnavailable)
         } else if try !runs.runSetNextRetry(lease, at: retryAt) {
-            throw Stop(why: "the run was paused, cancelled or taken over")
+            throw Stop.fencedOut
         }
-        try sleep(delay)
+        // The keeper heartbeats meanwhile; a stop or a lost lease ends the wait at once.
+        guard clock.sleep(until: clock.now + delay, or: wake) else { throw keeper.isLost ? Stop.fencedOut : Stop.stopping }
+    }
+
+    /// Renews the lease first when what is left of it would not outlast a call of `callTimeout`
+    /// (only when heartbeats have been failing: they come every third of the lease).
+    private func ensureLeaseCovers(_ callTimeout: Duration?) throws {
+        guard let callTimeout, !keeper.covers(callTimeout: callTimeout) else { return }
+        guard try keeper.renewNow() else { throw Stop.fencedOut }
+        guard keeper.covers(callTimeout: callTimeout) else { throw LeaseUncertain() }
     }
 
     private func resumeAfterOutage() throws {
@@ -305,24 +360,6 @@ final class RunExecutor: @unchecked Sendable {
         state = RunState(status: .running)
         backoff.reset()
         logger.notice("run \(run.id.lowercasedString): provider back, resumed")
-    }
-
-    /// Sleeps in short steps, heartbeating, and gives up when stopped or fenced out.
-    private func sleep(_ duration: Duration) throws {
-        let end = ContinuousClock.now + duration
-        while ContinuousClock.now < end {
-            if shouldStop { throw Stop(why: "engine stopping") }
-            try heartbeatIfDue()
-            Thread.sleep(forTimeInterval: min(0.05, (end - ContinuousClock.now).seconds))
-        }
-    }
-
-    private func heartbeatIfDue() throws {
-        guard ContinuousClock.now - leaseRenewed > config.leaseTimeout / 3 else { return }
-        guard try runs.runHeartbeat(lease, leaseSeconds: config.leaseTimeout.seconds) else {
-            throw Stop(why: "the run was paused, cancelled or taken over")
-        }
-        leaseRenewed = ContinuousClock.now
     }
 
     // MARK: Batches
@@ -350,36 +387,21 @@ final class RunExecutor: @unchecked Sendable {
     }
 
     private func flushIfDue() throws {
-        if shouldStop { throw Stop(why: "engine stopping") }
+        if shouldStop { throw Stop.stopping }
+        if keeper.isLost { throw Stop.fencedOut }
         let age = batchStarted.map { ContinuousClock.now - $0 } ?? .zero
-        let due = batch.items.count >= config.batchMaxItems
-            || (!batch.items.isEmpty && (age >= config.batchMaxAge || typicalCall >= config.batchMaxAge))
-        if due {
-            try flush()
-        } else {
-            try heartbeatIfDue()
-        }
+        let full = batch.items.count >= config.batchMaxItems
+        let ripe = !batch.items.isEmpty && (age >= config.batchMaxAge || pace.typical >= config.batchMaxAge)
+        // While a commit is in flight a ripe batch keeps growing instead of waiting for it:
+        // the database's pace sets the batch size (one commit, one sync, for many items).
+        if full || (ripe && !committer.isBusy) { try flush() }
     }
 
+    /// Hands the batch to the committer (after the previous one is in) and starts the next.
     private func flush() throws {
         if isAbandoned { throw Stop(why: "abandoned") }
         batch.progress = progress()
-        var attempt = 0
-        while true {
-            do {
-                guard try items.itemsCommitBatch(batch, lease: lease, orgID: run.orgID, leaseSeconds: config.leaseTimeout.seconds) else {
-                    throw Stop(why: "the run was paused, cancelled or taken over")
-                }
-                break
-            } catch let error as PostgresError where error.isConnectionError && attempt < 20 {
-                // PostgreSQL restarting: keep the batch and try again; the lease may lapse,
-                // in which case the fence refuses the write and the new owner redoes it.
-                attempt += 1
-                logger.warning("run \(run.id.lowercasedString): commit failed (\(error)); retrying")
-                Thread.sleep(forTimeInterval: min(2.0, 0.1 * Double(attempt)))
-            }
-        }
-        leaseRenewed = ContinuousClock.now
+        try committer.submit(batch)
         committedDone += batch.items.count
         let keepCategory = batch.currentCategory
         let keepStats = batch.categoryStats
@@ -389,8 +411,31 @@ final class RunExecutor: @unchecked Sendable {
         batchStarted = nil
     }
 
+    /// One batch under the fence, on the committer's thread. Retries while PostgreSQL restarts.
+    private static func commit(_ batch: ItemBatch, items: ItemRepository, lease: RunRepository.Lease, orgID: UUID, leaseSeconds: Double,
+                               clock: any TimeSource, keeper: LeaseKeeper, logger: Logger) throws {
+        var attempt = 0
+        while true {
+            do {
+                let sent = clock.now
+                guard try items.itemsCommitBatch(batch, lease: lease, orgID: orgID, leaseSeconds: leaseSeconds) else {
+                    throw Stop.fencedOut
+                }
+                keeper.renewed(sentAt: sent)
+                return
+            } catch let error as PostgresError where error.isConnectionError && attempt < 20 {
+                // PostgreSQL restarting: keep the batch and try again; the lease may lapse,
+                // in which case the fence refuses the write and the new owner redoes it.
+                attempt += 1
+                logger.warning("run \(lease.runID.lowercasedString): commit failed (\(error)); retrying")
+                Thread.sleep(forTimeInterval: min(2.0, 0.1 * Double(attempt)))
+            }
+        }
+    }
+
     private func finish(reason: RunReason?) throws {
         try flush()
+        try committer.drain()
         if try runs.runEngineTransition(lease, from: state, command: .complete(reason)) {
             logger.info("run \(run.id.lowercasedString) completed\(reason.map { " (\($0.rawValue))" } ?? "")")
         }

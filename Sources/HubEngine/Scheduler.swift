@@ -47,10 +47,11 @@ final class Scheduler: @unchecked Sendable {
     func runOnce() {
         do {
             while lock.withLock({ !stopping && executors.count < config.maxExecutors }) {
+                let claimSent = config.clock.now
                 guard let (run, lease) = try runs.runClaimNext(owner: config.owner, leaseSeconds: config.leaseTimeout.seconds,
                                                                    maxPerOrg: config.effectiveMaxExecutorsPerOrg) else { break }
                 logger.info("claimed run \(run.id.lowercasedString) (\(run.status.rawValue), lease \(lease.token))")
-                let executor = RunExecutor(run: run, lease: lease, pool: pool, provider: provider, config: config,
+                let executor = RunExecutor(run: run, lease: lease, claimedAt: claimSent, pool: pool, provider: provider, config: config,
                                            logger: logger) { [weak self] done in self?.executorEnded(done) }
                 lock.withLock { executors[run.id] = executor }
                 finished.enter()

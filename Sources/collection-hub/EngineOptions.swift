@@ -29,8 +29,8 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("provider-url"), help: "HTTP provider: base URL (env PROVIDER_URL).")
     var providerURL: String?
 
-    @Option(name: .customLong("provider-timeout-s"), help: "HTTP provider: seconds per request.")
-    var providerTimeoutS: Double = 10
+    @Option(name: .customLong("provider-timeout-s"), help: "HTTP provider: seconds per request, at most a third of --lease-timeout-s (the default).")
+    var providerTimeoutS: Double?
 
     @Option(name: .customLong("sim-seed"), help: "Simulated provider: seed of the catalog.")
     var simSeed: UInt64 = 1
@@ -49,6 +49,17 @@ struct EngineOptions: ParsableArguments {
 
     func validate() throws {
         guard leaseTimeoutS >= 1 && leaseTimeoutS <= 3600 else { throw ValidationError("--lease-timeout-s must be between 1 and 3600") }
+        if let timeout = providerTimeoutS {
+            guard timeout > 0 else { throw ValidationError("--provider-timeout-s must be above 0") }
+            // Heartbeats come every third of the lease and a paid call starts only while the
+            // lease outlasts it: a longer timeout could let the lease lapse mid-call, and the next
+            // owner would pay for the same item again.
+            guard timeout <= leaseTimeoutS / 3 else {
+                throw ValidationError("--provider-timeout-s \(Self.text(timeout)) is above a third of --lease-timeout-s \(Self.text(leaseTimeoutS)) "
+                                      + "(\(Self.text(leaseTimeoutS / 3)) s): a call could outlive the lease and its item be paid twice; "
+                                      + "lower it or raise --lease-timeout-s to at least \(Self.text(timeout * 3, .up))")
+            }
+        }
         guard (1...256).contains(maxExecutors) else { throw ValidationError("--max-executors takes 1 to 256") }
         if let perOrg = maxExecutorsPerOrg, !(1...maxExecutors).contains(perOrg) {
             throw ValidationError("--max-executors-per-org takes 1 to --max-executors (\(maxExecutors))")
@@ -83,6 +94,15 @@ struct EngineOptions: ParsableArguments {
         }
     }
 
+    /// Seconds without trailing zeros: 10, 3.5, 3.33.
+    private static func text(_ seconds: Double, _ rule: FloatingPointRoundingRule = .down) -> String {
+        let rounded = (seconds * 100).rounded(rule) / 100
+        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+    }
+
+    /// Milliseconds of one HTTP provider request: the flag, else a third of the lease.
+    var providerTimeoutMS: Int { Int((providerTimeoutS ?? leaseTimeoutS / 3) * 1000) }
+
     var unitCosts: UnitCosts { UnitCosts(amazonProductCallCents: amazonCallCents, ebaySellerCallCents: ebayCallCents) }
 
     func engineConfig() -> EngineConfig {
@@ -101,7 +121,7 @@ struct EngineOptions: ParsableArguments {
         guard provider == "http" else { return try simulatedProvider() }
         let url = URL(string: providerURL ?? env["PROVIDER_URL"] ?? "")!
         return HTTPProvider(config: .init(baseURL: url, apiKey: env["PROVIDER_API_KEY"],
-                                          timeout: .milliseconds(Int(providerTimeoutS * 1000))))
+                                          timeout: .milliseconds(providerTimeoutMS)))
     }
 
     func simulatedProvider() throws -> SimulatedProvider {

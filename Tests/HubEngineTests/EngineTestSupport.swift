@@ -23,6 +23,11 @@ final class EngineFixture {
 
     func engine(_ sim: SimulatedProvider.Config, owner: String = "test-\(UUID().uuidString.prefix(6))",
                 lease: Duration = .seconds(2), tune: (inout EngineConfig) -> Void = { _ in }) throws -> Engine {
+        try engine(provider: SimulatedProvider(config: sim), owner: owner, lease: lease, tune: tune)
+    }
+
+    func engine(provider: any CollectionProvider, owner: String = "test-\(UUID().uuidString.prefix(6))",
+                lease: Duration = .seconds(2), tune: (inout EngineConfig) -> Void = { _ in }) throws -> Engine {
         var config = EngineConfig()
         config.owner = owner
         config.leaseTimeout = lease
@@ -30,10 +35,18 @@ final class EngineFixture {
         config.unitCosts = service.unitCosts
         config.backoff = Backoff(initial: .milliseconds(50), maximum: .milliseconds(200), multiplier: 2, jitter: 0)
         tune(&config)
-        return try Engine(pool: pool, provider: SimulatedProvider(config: sim), config: config)
+        return try Engine(pool: pool, provider: provider, config: config)
     }
 
     func run(_ id: UUID) throws -> RunRecord { try service.getRun(orgID: org, runID: id) }
+
+    /// The database's clock now (leases expire by it), to compare against later.
+    func databaseNow() throws -> String { try pool.query("SELECT clock_timestamp()::text AS t").first!.string("t") }
+
+    /// Whether `seconds` have passed on the database's clock since `then` (from `databaseNow`).
+    func databaseTime(passed seconds: Double, since then: String) throws -> Bool {
+        try pool.query("SELECT clock_timestamp() > $1::timestamptz + make_interval(secs => $2) AS past", [then, seconds]).first!.bool("past")
+    }
 
     /// Polls until the run is terminal.
     func waitForEnd(_ id: UUID, timeout: TimeInterval = 30) throws -> RunRecord {

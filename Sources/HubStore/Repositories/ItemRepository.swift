@@ -73,82 +73,83 @@ public struct ItemRepository: Sendable {
     public init(pool: ConnectionPool) { self.pool = pool }
 
     /// Commits a batch under the lease: counters, checkpoint, sellers and items in one
-    /// transaction. False (nothing written) when the fence no longer matches.
+    /// statement (one round trip, atomic without BEGIN/COMMIT). False (nothing written) when
+    /// the fence no longer matches: the run update matches no row, and the seller and item
+    /// inserts read from it, so they write nothing either.
     public func itemsCommitBatch(_ batch: ItemBatch, lease: RunRepository.Lease, orgID: UUID, leaseSeconds: Double) throws -> Bool {
-        do {
-            return try pool.withTransaction { c in
-                let processed = batch.items.filter { $0.status == .completed }.count
-                let failed = batch.items.filter { $0.status == .failed }.count
-                let skipped = batch.items.filter { $0.status == .skipped }.count
-                let cost = batch.items.reduce(0) { $0 + $1.costCents }
-                guard let row = try c.query("""
-                    UPDATE collection_runs SET processed_items = processed_items + $4, failed_items = failed_items + $5,
-                        skipped_items = skipped_items + $6, actual_cost_cents = actual_cost_cents + $7,
-                        item_seq = item_seq + $8, current_category = $10,
-                        checkpoint = jsonb_set($9::jsonb, '{last_seq}', to_jsonb(item_seq + $8)),
-                        total_items = GREATEST(total_items, processed_items + failed_items + skipped_items + $4 + $5 + $6),
-                        budget_warned_at = CASE WHEN $11 AND budget_warned_at IS NULL THEN now() ELSE budget_warned_at END,
-                        expected_items = GREATEST(COALESCE($13, expected_items), processed_items + failed_items + skipped_items + $4 + $5 + $6),
-                        progress_permille = GREATEST(progress_permille, LEAST(1000, COALESCE($14, 0))),
-                        items_per_second = COALESCE($15, items_per_second),
-                        category_stats = COALESCE($16::jsonb, category_stats),
-                        lease_expires_at = now() + make_interval(secs => $12), heartbeat_at = now(), updated_at = now()
-                    WHERE id = $1 AND lease_owner = $2 AND lease_token = $3 AND status = 'running'
-                    RETURNING item_seq
-                    """, [lease.runID, lease.owner, lease.token, processed, failed, skipped, cost, batch.items.count,
-                          try PostgresJSON(encoding: batch.checkpoint), batch.currentCategory, batch.budgetWarned, leaseSeconds,
-                          batch.progress?.expectedItems, batch.progress?.permille, batch.progress?.itemsPerSecond,
-                          try batch.categoryStats.map { try PostgresJSON(encoding: $0) }]).first
-                else { throw LeaseLost() }
-                guard !batch.items.isEmpty else { return true }
-                let lastSeq = try row.int64("item_seq")
-                let firstSeq = lastSeq - Int64(batch.items.count) + 1
-                var sellerIDs: [String?] = []
-                for item in batch.items {
-                    guard let seller = item.seller else { sellerIDs.append(nil); continue }
-                    sellerIDs.append(try sellerUpsert(c, orgID: orgID, runID: lease.runID, seller).uuidString)
-                }
-                try c.query("""
-                    INSERT INTO collection_items (run_id, org_id, seq, item_type, external_id, status, data, error_code,
-                        error_message, cost_cents, category_id, seller_id, updated_at)
-                    SELECT $1, $2, t.seq, t.item_type, t.external_id, t.status, t.data::jsonb, t.error_code, t.error_message,
-                        t.cost, t.category_id, t.seller_id, now()
-                    FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                                $10::int[], $11::text[], $12::uuid[])
-                        AS t(seq, item_type, external_id, status, data, error_code, error_message, cost, category_id, seller_id)
-                    """, [lease.runID, orgID,
-                          PostgresArray((0..<batch.items.count).map { String(firstSeq + Int64($0)) }),
-                          PostgresArray(batch.items.map { $0.itemType.rawValue }),
-                          PostgresArray(batch.items.map { $0.externalID }),
-                          PostgresArray(batch.items.map { $0.status.rawValue }),
-                          PostgresArray(batch.items.map { $0.dataJSON }),
-                          PostgresArray(batch.items.map { $0.errorCode }),
-                          PostgresArray(batch.items.map { $0.errorMessage }),
-                          PostgresArray(batch.items.map { String($0.costCents) }),
-                          PostgresArray(batch.items.map { $0.categoryID }),
-                          PostgresArray(sellerIDs)])
-                return true
-            }
-        } catch is LeaseLost {
-            return false
-        }
+        let processed = batch.items.filter { $0.status == .completed }.count
+        let failed = batch.items.filter { $0.status == .failed }.count
+        let skipped = batch.items.filter { $0.status == .skipped }.count
+        let cost = batch.items.reduce(0) { $0 + $1.costCents }
+        let sellers = batch.items.compactMap(\.seller)
+        // Sellers are keyed by normalized name: items find their row by it.
+        let sellerKeys = batch.items.map { $0.seller.map { SellerName.normalize($0.displayName) } }
+        return try pool.query(Self.commitStatement, [
+            lease.runID, lease.owner, lease.token, processed, failed, skipped, cost, batch.items.count,
+            try PostgresJSON(encoding: batch.checkpoint), batch.currentCategory, batch.budgetWarned, leaseSeconds,
+            batch.progress?.expectedItems, batch.progress?.permille, batch.progress?.itemsPerSecond,
+            try batch.categoryStats.map { try PostgresJSON(encoding: $0) }, orgID,
+            PostgresArray(batch.items.map { $0.itemType.rawValue }),
+            PostgresArray(batch.items.map { $0.externalID }),
+            PostgresArray(batch.items.map { $0.status.rawValue }),
+            PostgresArray(batch.items.map { $0.dataJSON }),
+            PostgresArray(batch.items.map { $0.errorCode }),
+            PostgresArray(batch.items.map { $0.errorMessage }),
+            PostgresArray(batch.items.map { String($0.costCents) }),
+            PostgresArray(batch.items.map { $0.categoryID }),
+            PostgresArray(sellerKeys),
+            PostgresArray(sellers.map { $0.displayName }),
+            PostgresArray(sellers.map { SellerName.normalize($0.displayName) }),
+            PostgresArray(sellers.map { $0.platformID }),
+            PostgresArray(sellers.map { $0.feedbackScore.map(String.init) }),
+        ]).first != nil
     }
 
-    /// The fenced UPDATE matched no row: roll the whole batch back.
-    private struct LeaseLost: Error {}
-
-    /// Upserts a seller by normalized name per org and platform; returns its id.
-    func sellerUpsert(_ c: PostgresConnection, orgID: UUID, runID: UUID, _ s: NewSeller) throws -> UUID {
-        try c.query("""
+    /// The batch commit. Sellers repeated within a batch (variants of one name) are grouped:
+    /// one upsert per name adds the number of sightings, keeps the first sighting's name and
+    /// id and the last known feedback score, as one upsert per sighting would. Items take
+    /// seq from the block the run update reserved, in batch order.
+    static let commitStatement = """
+        WITH run AS (
+            UPDATE collection_runs SET processed_items = processed_items + $4, failed_items = failed_items + $5,
+                skipped_items = skipped_items + $6, actual_cost_cents = actual_cost_cents + $7,
+                item_seq = item_seq + $8, current_category = $10,
+                checkpoint = jsonb_set($9::jsonb, '{last_seq}', to_jsonb(item_seq + $8)),
+                total_items = GREATEST(total_items, processed_items + failed_items + skipped_items + $4 + $5 + $6),
+                budget_warned_at = CASE WHEN $11 AND budget_warned_at IS NULL THEN now() ELSE budget_warned_at END,
+                expected_items = GREATEST(COALESCE($13, expected_items), processed_items + failed_items + skipped_items + $4 + $5 + $6),
+                progress_permille = GREATEST(progress_permille, LEAST(1000, COALESCE($14, 0))),
+                items_per_second = COALESCE($15, items_per_second),
+                category_stats = COALESCE($16::jsonb, category_stats),
+                lease_expires_at = now() + make_interval(secs => $12), heartbeat_at = now(), updated_at = now()
+            WHERE id = $1 AND lease_owner = $2 AND lease_token = $3 AND status = 'running'
+            RETURNING item_seq
+        ), sighting AS (
+            SELECT * FROM unnest($27::text[], $28::text[], $29::text[], $30::int[]) WITH ORDINALITY
+                AS g(display_name, normalized_name, platform_id, feedback_score, ord)
+        ), seller AS (
             INSERT INTO sellers (org_id, display_name, normalized_name, platform, platform_id, first_seen_run_id,
-                last_seen_run_id, feedback_score)
-            VALUES ($1, $2, $3, 'ebay', $4, $5, $5, $6)
-            ON CONFLICT (org_id, normalized_name, platform) DO UPDATE SET times_seen = sellers.times_seen + 1,
+                last_seen_run_id, feedback_score, times_seen, updated_at)
+            SELECT $17, (array_agg(display_name ORDER BY ord))[1], normalized_name, 'ebay', (array_agg(platform_id ORDER BY ord))[1],
+                $1, $1, (array_agg(feedback_score ORDER BY ord DESC) FILTER (WHERE feedback_score IS NOT NULL))[1], count(*),
+                CASE WHEN count(*) > 1 THEN now() END
+            FROM sighting WHERE EXISTS (SELECT 1 FROM run) GROUP BY normalized_name
+            ON CONFLICT (org_id, normalized_name, platform) DO UPDATE SET times_seen = sellers.times_seen + EXCLUDED.times_seen,
                 last_seen_run_id = EXCLUDED.last_seen_run_id, feedback_score = COALESCE(EXCLUDED.feedback_score, sellers.feedback_score),
                 updated_at = now()
-            RETURNING id
-            """, [orgID, s.displayName, SellerName.normalize(s.displayName), s.platformID, runID, s.feedbackScore]).first!.uuid("id")
-    }
+            RETURNING id, normalized_name
+        ), item AS (
+            INSERT INTO collection_items (run_id, org_id, seq, item_type, external_id, status, data, error_code,
+                error_message, cost_cents, category_id, seller_id, updated_at)
+            SELECT $1, $17, run.item_seq - $8 + t.ord, t.item_type, t.external_id, t.status, t.data::jsonb, t.error_code,
+                t.error_message, t.cost, t.category_id, seller.id, now()
+            FROM run CROSS JOIN unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[],
+                                       $24::int[], $25::text[], $26::text[]) WITH ORDINALITY
+                AS t(item_type, external_id, status, data, error_code, error_message, cost, category_id, seller_key, ord)
+            LEFT JOIN seller ON seller.normalized_name = t.seller_key
+        )
+        SELECT item_seq FROM run
+        """
 
     /// External ids of the sellers already recorded in a run (resume dedup).
     public func itemsSellerIDs(runID: UUID) throws -> Set<String> {
