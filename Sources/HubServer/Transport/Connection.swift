@@ -15,14 +15,9 @@ final class Connection {
     /// The WebSocket session (from HTTP_CONFIRM_UPGRADE on).
     var webSocket: WebSocketSession?
     /// When the connection was accepted (the first request's deadline counts from here).
-    var acceptedAt = ContinuousClock.now
-    /// The client address counted in `RequestLimits` (nil: not counted).
-    var countedAddress: String?
-    /// Over the per-address cap: its first request is answered 429 and it closes.
-    var overAddressCap = false
-    /// Kills the connection if its first request's headers are not complete in time;
-    /// cancelled when the wsi is destroyed (the timer holds the raw wsi).
-    var headerDeadline: TimerHandle?
+    let acceptedAt: ContinuousClock.Instant
+    /// The client address counted in `RequestLimits` until WSI_DESTROY.
+    let countedAddress: String
 
     /// The connection whose state `wsi` carries, nil before `attach`. Loop thread.
     static func of(_ wsi: OpaquePointer) -> Connection? {
@@ -47,8 +42,17 @@ final class Connection {
     /// Live connections, for leak checks in tests.
     nonisolated(unsafe) static var live = 0
     static let liveLock = NSLock()
-    init() { Connection.liveLock.lock(); Connection.live += 1; Connection.liveLock.unlock() }
+    init(acceptedAt: ContinuousClock.Instant, countedAddress: String) {
+        self.acceptedAt = acceptedAt
+        self.countedAddress = countedAddress
+        Connection.liveLock.lock(); Connection.live += 1; Connection.liveLock.unlock()
+    }
     deinit { Connection.liveLock.lock(); Connection.live -= 1; Connection.liveLock.unlock() }
     static var liveCount: Int { liveLock.lock(); defer { liveLock.unlock() }; return live }
+    #else
+    init(acceptedAt: ContinuousClock.Instant, countedAddress: String) {
+        self.acceptedAt = acceptedAt
+        self.countedAddress = countedAddress
+    }
     #endif
 }

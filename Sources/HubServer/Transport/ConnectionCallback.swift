@@ -46,7 +46,11 @@ extension HubLoop {
             if core.isOnLoop { core.drainPending() }
             return 0
         case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
-            connectionAccepted(wsi: wsi)
+            // Inside `adoptAccepted`: the socket's Connection takes the user slot.
+            if let connection = adopting {
+                adopting = nil
+                connection.attach(to: wsi)
+            }
             return 0
         case LWS_CALLBACK_HTTP, LWS_CALLBACK_HTTP_BODY, LWS_CALLBACK_HTTP_BODY_COMPLETION,
              LWS_CALLBACK_HTTP_WRITEABLE, LWS_CALLBACK_CLOSED_HTTP:
@@ -63,20 +67,33 @@ extension HubLoop {
         }
     }
 
-    /// Loop thread. The Connection of an accepted socket, created on first use.
-    func connection(for wsi: OpaquePointer) -> Connection {
-        if let connection = Connection.of(wsi) { return connection }
-        let connection = Connection()
-        connection.attach(to: wsi)
-        return connection
+    /// Hands a connection whose first head passed the `Acceptor` to lws; the head is still
+    /// queued on the socket, and lws reads it as if it had accepted the socket. Loop thread.
+    func adoptAccepted(_ socket: AcceptedSocket) {
+        preconditionOnLoop()
+        let connection = Connection(acceptedAt: socket.acceptedAt, countedAddress: socket.address)
+        guard let vh = vhost else {
+            close(socket.fd)
+            limits.connectionClosed(address: socket.address)
+            return
+        }
+        adopting = connection
+        // SERVER_NEW_CLIENT_INSTANTIATED, inside this call, puts the Connection in the slot.
+        let wsi = lws_adopt_socket_vhost(vh, socket.fd)
+        if adopting != nil {
+            // No wsi was created, so WSI_DESTROY will not release the slot. lws fails before
+            // creating the wsi only when its fd table is full, which an fd that accept()
+            // returned cannot hit; later failures close the fd themselves.
+            adopting = nil
+            limits.connectionClosed(address: socket.address)
+        }
+        _ = wsi  // nil: lws closed it (WSI_DESTROY released the Connection)
     }
 
     /// WSI_DESTROY (loop thread): releases what the connection held, then the Connection.
     private func connectionDestroyed(wsi: OpaquePointer) {
         guard let connection = Connection.detach(from: wsi) else { return }
-        if let address = connection.countedAddress { limits.connectionClosed(address: address) }
-        connection.headerDeadline?.cancel()
-        connection.headerDeadline = nil
+        limits.connectionClosed(address: connection.countedAddress)
         connection.http?.detach()
         if let session = connection.webSocket, session.wsi != nil { webSocketClosed(session) }
     }

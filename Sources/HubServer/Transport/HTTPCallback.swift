@@ -39,7 +39,7 @@ extension HubLoop {
     /// LWS_CALLBACK_HTTP (loop thread): headers are complete; `uri` is lws's decoded path.
     private func httpRequestHeadersComplete(wsi: OpaquePointer, uri: UnsafeMutableRawPointer?, length: Int) -> Int32 {
         preconditionOnLoop()
-        let owner = connection(for: wsi)
+        guard let owner = Connection.of(wsi) else { return -1 }
         let connection = owner.http ?? HTTPSession(wsi: wsi)
         owner.http = connection
         connection.wsi = wsi
@@ -59,10 +59,6 @@ extension HubLoop {
             startResponse(transaction, status: status, headers: [("Content-Type", "application/json")] + extra,
                           body: jsonErrorBody(code: code, message: message), closeAfter: true)
             return 0
-        }
-        if owner.overAddressCap {
-            limits.noteRefusedPerAddress()
-            return refuse(429, "too_many_connections", "too many connections from \(transaction.peerAddress)")
         }
         guard HubLoop.method(of: wsi) != nil else {
             return refuse(405, "method_not_allowed", "method not supported")

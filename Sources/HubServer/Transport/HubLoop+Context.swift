@@ -6,10 +6,7 @@ import Foundation
 extension HubLoop {
     /// Init thread.
     func createContext() throws {
-        // lws takes an interface name or an address literal, not a host name.
-        let host = config.host == "localhost" ? "127.0.0.1" : config.host
-        let hostIsIPv6 = host.contains(":")
-        let anyAddress = host == "0.0.0.0" || host == "::" || host.isEmpty
+        let hostIsIPv6 = config.host.contains(":")
 
         // Two zero-terminated lists: [connection, 0] for the client vhost, [raw, 0] for the
         // adopted-descriptor vhost. Connection protocol: HTTP and our WebSocket subprotocol
@@ -42,34 +39,35 @@ extension HubLoop {
         info.user = Unmanaged.passUnretained(self).toOpaque()
         info.pt_serv_buf_size = 64 * 1024
         info.timeout_secs = UInt32(clamping: config.ioTimeoutSeconds)
-        info.max_http_header_data = UInt16(clamping: config.maxHeaderBytes)
+        // The first head is bounded by the Acceptor (`maxHeaderBytes`, raw). lws stores a
+        // head differently (8 bytes of bookkeeping per unknown header), so its own table is
+        // larger and never the one that refuses a head the Acceptor let through.
+        info.max_http_header_data = UInt16(clamping: min(65535, 3 * config.maxHeaderBytes + 1024))
         info.server_string = cStrings.make("collection-hub")
         info.retry_and_idle_policy = UnsafePointer(retryPolicy)
         guard let ctx = lws_create_context(&info) else { throw HubLoopError.contextCreationFailed }
         core.attach(context: ctx)
 
+        // The client vhost listens on nothing: the `Acceptor` accepts on the hub's own
+        // socket and adopts each connection into it once its first head has passed.
         var vinfo = lws_context_creation_info()
         vinfo.vhost_name = cStrings.make("chub")
-        vinfo.port = Int32(config.port)
-        vinfo.iface = anyAddress ? nil : cStrings.make(host)
+        vinfo.port = CONTEXT_PORT_NO_LISTEN_SERVER
         vinfo.protocols = UnsafePointer(connectionProtocols)
-        vinfo.options = UInt64(LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND) | UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
+        vinfo.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         if !hostIsIPv6 { vinfo.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
         vinfo.keepalive_timeout = Int32(clamping: config.httpKeepAliveSeconds)
         vinfo.timeout_secs = UInt32(clamping: config.ioTimeoutSeconds)
-        // Bounds a header block once lws attaches its header table. The request deadline
-        // itself is ours (RequestDeadline.swift): lws re-arms its body timer at every chunk.
+        // Bounds a keep-alive request's header block once lws attaches its header table.
+        // The request deadline itself is ours (RequestDeadline.swift): lws re-arms its body
+        // timer at every chunk.
         vinfo.timeout_secs_ah_idle = UInt32(clamping: config.requestDeadlineSeconds)
         vinfo.retry_and_idle_policy = UnsafePointer(retryPolicy)
         guard let vh = lws_create_vhost(ctx, &vinfo) else {
             core.stop()  // destroys the context (never started)
-            if HubLoop.portIsBusy(host: host, port: config.port) {
-                throw HubLoopError.portInUse(host: config.host, port: config.port)
-            }
-            throw HubLoopError.listenFailed(host: config.host, port: config.port, reason: "lws could not create the listener")
+            throw HubLoopError.contextCreationFailed
         }
         vhost = vh
-        listenPort = Int(lws_get_vhost_listen_port(vh))
 
         var rinfo = lws_context_creation_info()
         rinfo.vhost_name = cStrings.make("chub-raw")
@@ -80,35 +78,5 @@ extension HubLoop {
             throw HubLoopError.contextCreationFailed
         }
         rawVhost = raw
-    }
-
-    /// Any thread. Tells a port clash apart from other listen failures (lws only says "failed").
-    static func portIsBusy(host: String, port: Int) -> Bool {
-        guard port != 0 else { return false }
-        let v6 = host.contains(":")
-        let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var rc: Int32
-        if v6 {
-            var addr = sockaddr_in6()
-            addr.sin6_family = sa_family_t(AF_INET6)
-            addr.sin6_port = in_port_t(UInt16(port).bigEndian)
-            _ = inet_pton(AF_INET6, host == "::" ? "::" : host, &addr.sin6_addr)
-            rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        } else {
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = in_port_t(UInt16(port).bigEndian)
-            _ = inet_pton(AF_INET, host.isEmpty ? "0.0.0.0" : host, &addr.sin_addr)
-            rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        }
-        return rc != 0 && errno == EADDRINUSE
     }
 }

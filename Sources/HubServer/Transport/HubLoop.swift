@@ -1,4 +1,5 @@
 import CLibWebSockets
+import HubCore
 import Foundation
 
 /// The single-threaded HTTP + WebSocket transport: ONE libwebsockets context serviced by
@@ -61,6 +62,11 @@ public final class HubLoop: @unchecked Sendable {
     let limits: RequestLimits
     /// What an upgrade must satisfy before the WebSocket handler is asked.
     let upgradePolicy: UpgradePolicy
+    /// The hub's own listening socket and what accepts from it (lws listens on nothing).
+    let listeningSocket: ListeningSocket
+    private(set) var acceptor: Acceptor?
+    /// The Connection being adopted (`adoptAccepted`), until lws announces its wsi.
+    var adopting: Connection?
 
     /// Creates the lws context and binds the listening socket (so a port clash is reported
     /// here, as `HubLoopError.portInUse`), but services nothing until `start()`.
@@ -83,6 +89,10 @@ public final class HubLoop: @unchecked Sendable {
         self.config = config
         self.limits = RequestLimits(maxHeldBytes: config.maxHeldRequestBytes,
                                     maxConnectionsPerAddress: config.maxConnectionsPerAddress)
+        // lws takes an interface name or an address literal, not a host name.
+        let host = config.host == "localhost" ? "127.0.0.1" : config.host
+        self.listeningSocket = try ListeningSocket(host: host, port: config.port)
+        self.listenPort = listeningSocket.port
         self.upgradePolicy = UpgradePolicy(path: config.wsPath, subprotocol: config.wsProtocolName,
                                            reservedSubprotocols: [HubLoop.rawProtocolName])
         self.httpHandler = http
@@ -96,6 +106,14 @@ public final class HubLoop: @unchecked Sendable {
         core.afterDestroy = { [unowned self] in self.afterContextDestroyed() }
         core.beforeDestroy = { [unowned self] in self.gracefulShutdown() }
         try createContext()
+        // The parser's fragment table holds the URI, the version, each query part and each
+        // known header; leave those two and a margin.
+        let gate = RequestHeadGate.Limits(maxHeadBytes: config.maxHeaderBytes,
+                                          maxFields: Int(WSI_TOKEN_COUNT.rawValue) - 4)
+        acceptor = Acceptor(loop: self, socket: listeningSocket, gateLimits: gate,
+                            deadline: .seconds(config.requestDeadlineSeconds)) { [unowned self] socket in
+            self.adoptAccepted(socket)
+        }
     }
 
     deinit {
@@ -125,6 +143,8 @@ public final class HubLoop: @unchecked Sendable {
     /// Spawns the service thread. Throws `notStartable` if called twice or after `stop()`.
     public func start() throws {
         try core.start(owner: self)
+        // Connections queue in the listen backlog until the loop watches the socket.
+        post { [weak self] in self?.acceptor?.start() }
     }
 
     /// Stops the loop: open sessions get a 1001 close (bounded by
@@ -153,6 +173,7 @@ public final class HubLoop: @unchecked Sendable {
 
     /// Before the context is destroyed: close sessions politely, bounded by the grace period.
     private func gracefulShutdown() {
+        acceptor?.stop()
         for timer in Array(timers.values) { cancelTimer(timer) }
         guard !sessions.isEmpty, config.shutdownGracePeriod > .zero else { return }
         for session in sessions.values { session.closeImmediately(code: 1001, reason: "server shutting down") }
@@ -178,6 +199,10 @@ public final class HubLoop: @unchecked Sendable {
         sessions.removeAll()
         vhost = nil
         rawVhost = nil
+        acceptor?.stop()
+        acceptor = nil
+        adopting = nil
+        listeningSocket.close()
         httpHandler = nil
         webSocketHandler = nil
     }

@@ -1,34 +1,11 @@
 import CLibWebSockets
 import Foundation
 
-/// One deadline for a whole HTTP request (headers + body), and the per-address count of
-/// accepted connections. Loop thread.
+/// One deadline for a whole HTTP request (headers + body). The first request's head is
+/// bounded by the `Acceptor`; this covers the rest. Loop thread.
 extension HubLoop {
-    /// LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: a socket was accepted. Counts it for its
-    /// address; one over the cap is answered 429 at its first request (a JSON error the
-    /// client can read, rather than a bare reset) and closed.
-    func connectionAccepted(wsi: OpaquePointer) {
-        let connection = connection(for: wsi)
-        guard connection.countedAddress == nil else { return }
-        let address = LWSHeaders.peerAddress(wsi)
-        connection.countedAddress = address
-        connection.acceptedAt = .now
-        if !limits.connectionOpened(address: address) {
-            connection.overAddressCap = true
-        }
-        // The first request's headers must complete within the deadline too. (lws's own
-        // header timer is replaced by its accept-time timer on this path.) Once headers
-        // complete, the request's own deadline takes over and this one finds work done.
-        let target = LoopBound(wsi)
-        connection.headerDeadline = schedule(after: .seconds(config.requestDeadlineSeconds)) { [weak self, weak connection] in
-            guard let self, let connection, connection.http == nil, connection.webSocket == nil else { return }
-            self.limits.noteDeadlineExpired()
-            lws_set_timeout(target.value, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
-        }
-    }
-
     /// Headers just completed: schedules the request's deadline. The first request on a
-    /// connection counts from the accept (its headers were part of the same budget);
+    /// connection counts from the accept (its head was part of the same budget);
     /// a keep-alive request counts from its headers, whose own arrival lws's header timer
     /// bounds (an idle keep-alive wait is not the request's time).
     func armRequestDeadline(_ transaction: HTTPTransaction, session: HTTPSession, connection: Connection) {

@@ -41,15 +41,11 @@ extension HubLoop {
     /// a refusal, -1 to hang up.
     private func confirmUpgrade(wsi: OpaquePointer, upgrade: UnsafeMutableRawPointer?) -> Int32 {
         preconditionOnLoop()
-        let owner = connection(for: wsi)
+        guard let owner = Connection.of(wsi) else { return -1 }
         func refuse(_ status: Int, _ code: String, _ message: String) -> Int32 {
             _ = writeImmediateResponse(wsi: wsi, status: status, headers: [],
                                        body: jsonErrorBody(code: code, message: message))
             return 1
-        }
-        if owner.overAddressCap {
-            limits.noteRefusedPerAddress()
-            return refuse(429, "too_many_connections", "too many connections from \(LWSHeaders.peerAddress(wsi))")
         }
         let kind = upgrade.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? ""
         var uri: UnsafeMutablePointer<CChar>?
