@@ -98,7 +98,7 @@ public struct RequestHeadGate: Sendable {
         while i < target.endIndex {
             let byte = target[i]
             if byte == UInt8(ascii: "%") {
-                guard target.endIndex - i >= 3, let high = Self.hex(target[i + 1]), let low = Self.hex(target[i + 2]) else {
+                guard target.endIndex - i >= 3, let high = HexDigit.value(target[i + 1]), let low = HexDigit.value(target[i + 2]) else {
                     return Self.badRequest("malformed percent-encoding in the request target")
                 }
                 if high == 0 && low == 0 { return Self.badRequest("%00 in the request target") }
@@ -115,14 +115,5 @@ public struct RequestHeadGate: Sendable {
             return Self.badRequest("too many query parameters and header fields (at most \(limits.maxFields))")
         }
         return .pass(headLength: head.count)
-    }
-
-    private static func hex(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }

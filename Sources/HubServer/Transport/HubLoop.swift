@@ -91,7 +91,11 @@ public final class HubLoop: @unchecked Sendable {
                                     maxConnectionsPerAddress: config.maxConnectionsPerAddress)
         // lws takes an interface name or an address literal, not a host name.
         let host = config.host == "localhost" ? "127.0.0.1" : config.host
-        self.listeningSocket = try ListeningSocket(host: host, port: config.port)
+        do {
+            self.listeningSocket = try ListeningSocket(host: host, port: config.port)
+        } catch HubLoopError.portInUse {
+            throw HubLoopError.portInUse(host: config.host, port: config.port)  // as the user wrote it
+        }
         self.listenPort = listeningSocket.port
         self.upgradePolicy = UpgradePolicy(path: config.wsPath, subprotocol: config.wsProtocolName,
                                            reservedSubprotocols: [HubLoop.rawProtocolName])
