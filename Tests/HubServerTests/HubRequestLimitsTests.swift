@@ -92,11 +92,14 @@ final class HubRequestLimitsTests: XCTestCase {
         XCTAssertEqual(response.status, 408, response.text)
         XCTAssertTrue(response.text.contains("\"request_timeout\""), response.text)
         XCTAssertTrue(closedByServer(body))
-        // Headers: never completed → the connection is dropped.
+        // Headers: never completed → 408 as well (the acceptor answers), and close.
         let headers = try RawHTTPConnection(port: h.port, timeout: 10)
         headers.send("POST /api/v1/runs HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        let cut = try XCTUnwrap(headers.readResponse(), "a connection that never finishes its headers gets no answer")
+        XCTAssertEqual(cut.status, 408, cut.text)
+        XCTAssertTrue(cut.text.contains("\"request_timeout\""), cut.text)
         XCTAssertTrue(closedByServer(headers), "a connection that never finishes its headers stays open")
-        // Both cut-offs are counted: the body's 408 and the headers' drop.
+        // Both cut-offs are counted: the body's 408 and the headers' 408.
         XCTAssertEqual(try metric("hub_http_request_deadline_expired_total", port: h.port), 2)
     }
 

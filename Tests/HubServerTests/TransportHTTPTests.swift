@@ -249,7 +249,7 @@ final class TransportHTTPTests: XCTestCase {
     }
 
     func testNoConnectionStateLeaksAfterStop() throws {
-        let baseline = ConnectionBox.liveCount
+        let baseline = Connection.liveCount
         let held = Recorder<[HTTPResponder]>([])
         let loop = try makeLoop(http: ClosureHTTPHandler { request, responder in
             if request.path == "/hold" { held.update { $0.append(responder) } } else { responder.respond(status: 200) }
@@ -266,7 +266,7 @@ final class TransportHTTPTests: XCTestCase {
         client.send("x")
         XCTAssertNotNil(client.receive())
         loop.stop()
-        XCTAssertEqual(ConnectionBox.liveCount, baseline)
+        XCTAssertEqual(Connection.liveCount, baseline)
         held.value.first?.respond(status: 200)  // after stop: dropped quietly
         held.update { $0.removeAll() }
     }

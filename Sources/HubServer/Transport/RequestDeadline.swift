@@ -1,43 +1,17 @@
 import CLibWebSockets
 import Foundation
 
-/// One deadline for a whole HTTP request (headers + body), and the per-address count of
-/// accepted connections. Loop thread.
+/// One deadline for a whole HTTP request (headers + body). The first request's head is
+/// bounded by the `Acceptor`; this covers the rest. Loop thread.
 extension HubLoop {
-    /// LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: a socket was accepted. Counts it for its
-    /// address; one over the cap is answered 429 at its first request (a JSON error the
-    /// client can read, rather than a bare reset) and closed.
-    func connectionAccepted(wsi: OpaquePointer) {
-        // Only accepted sockets: never a wsi whose opaque pointer holds something else.
-        guard lws_get_protocol(wsi)?.pointee.id == HubLoop.mainProtocolID || lws_get_protocol(wsi) == nil,
-              lws_get_opaque_user_data(wsi) == nil || existingBox(wsi) != nil else { return }
-        let box = box(for: wsi)
-        guard box.countedAddress == nil else { return }
-        let address = LWSHeaders.peerAddress(wsi)
-        box.countedAddress = address
-        box.acceptedAt = .now
-        if !limits.connectionOpened(address: address) {
-            box.overAddressCap = true
-        }
-        // The first request's headers must complete within the deadline too. (lws's own
-        // header timer is replaced by its accept-time timer on this path.) Once headers
-        // complete, the request's own deadline takes over and this one finds work done.
-        let target = LoopBound(wsi)
-        box.headerDeadline = schedule(after: .seconds(config.requestDeadlineSeconds)) { [weak self, weak box] in
-            guard let self, let box, box.http == nil, box.session == nil else { return }
-            self.limits.noteDeadlineExpired()
-            lws_set_timeout(target.value, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
-        }
-    }
-
     /// Headers just completed: schedules the request's deadline. The first request on a
-    /// connection counts from the accept (its headers were part of the same budget);
+    /// connection counts from the accept (its head was part of the same budget);
     /// a keep-alive request counts from its headers, whose own arrival lws's header timer
     /// bounds (an idle keep-alive wait is not the request's time).
-    func armRequestDeadline(_ transaction: HTTPTransaction, connection: HTTPConnection, box: ConnectionBox) {
+    func armRequestDeadline(_ transaction: HTTPTransaction, session: HTTPSession, connection: Connection) {
         let budget = Duration.seconds(config.requestDeadlineSeconds)
-        let elapsed: Duration = connection.firstRequest ? ContinuousClock.now - box.acceptedAt : .zero
-        connection.firstRequest = false
+        let elapsed: Duration = session.firstRequest ? ContinuousClock.now - connection.acceptedAt : .zero
+        session.firstRequest = false
         let remaining = max(budget - elapsed, .milliseconds(1))
         transaction.limits = limits
         transaction.deadline = schedule(after: remaining) { [weak self, weak transaction] in

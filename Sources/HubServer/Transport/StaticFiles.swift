@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 
 /// A file under the static root that may be served.
 public struct ResolvedFile: Sendable, Equatable {
@@ -107,22 +108,13 @@ public struct StaticFiles: Sendable {
         var it = s.utf8.makeIterator()
         while let c = it.next() {
             if c == UInt8(ascii: "%") {
-                guard let h = it.next(), let l = it.next(), let hi = hexValue(h), let lo = hexValue(l) else { return nil }
+                guard let h = it.next(), let l = it.next(), let hi = HexDigit.value(h), let lo = HexDigit.value(l) else { return nil }
                 bytes.append(hi << 4 | lo)
             } else {
                 bytes.append(c)
             }
         }
         return String(bytes: bytes, encoding: .utf8)
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 
     static func realPath(_ path: String) -> String? {
