@@ -7,7 +7,8 @@
 # and one kit wsclients process per hub.
 #   scripts/bench-100k.sh [CLIENTS [HUBS [BINARY]]]     (default 10000 2 .build/release/collection-hub)
 # e.g. scripts/bench-100k.sh 100000 6
-# Env: BENCH_FLEET_HOST (127.0.0.1), BENCH_FLEET_PORT (first port, 7811), BENCH_FLEET_OUT (a .jsonl to append to).
+# Env: BENCH_FLEET_HOST (127.0.0.1), BENCH_FLEET_PORT (first port, 7811), BENCH_FLEET_OUT (a .jsonl to append to),
+#      BENCH_FLEET_CONNECT_TIMEOUT_S (1800: handshakes still pending then count as failed).
 # Needs ../shared/bench/setup.sh done once.
 set -euo pipefail
 CLIENTS=${1:-10000} NHUBS=${2:-2} BIN=${3:-.build/release/collection-hub}
@@ -44,4 +45,4 @@ done
 new_run
 echo "== $NHUBS hubs (pids ${PIDS[*]}), $CLIENTS clients, run $RUN"
 "$PY" "$(dirname "$0")/bench-fleet.py" "${SPECS[@]}" --clients "$CLIENTS" --token "$TOKEN" --run "$RUN" --dsn "$DSN" \
-  --label "fleet-$CLIENTS-x$NHUBS" ${BENCH_FLEET_OUT:+--jsonl "$BENCH_FLEET_OUT"}
+  --connect-timeout-s "${BENCH_FLEET_CONNECT_TIMEOUT_S:-1800}" --label "fleet-$CLIENTS-x$NHUBS" ${BENCH_FLEET_OUT:+--jsonl "$BENCH_FLEET_OUT"}

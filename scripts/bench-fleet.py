@@ -3,7 +3,7 @@
 
 Run by scripts/bench-100k.sh, which starts the hubs. This holds the clients (one kit
 wsclients process per hub: a process may hold at most `ulimit -Hn` descriptors), each
-subscribed to its org topic; waits until every hub is idle (all org snapshots sent); then
+subscribed to its org topic; waits until every hub has sent every org snapshot; then
 one UPDATE moves the run from pending to running and renames it to the kit's marker
 `LG0:<t_send_ns>;`, so the run event every org subscriber receives carries the marker.
 The badge follows in its own frame (no marker): counted as a frame without a marker.
@@ -55,23 +55,27 @@ def memory(hubs):
     return [{"rss_kb": status_kb(h["pid"], "VmRSS"), "anon_kb": status_kb(h["pid"], "RssAnon")} for h in hubs]
 
 
-def wait_idle(hubs, quiet_s=2.0, limit_s=600):
-    """Until no hub used more than 2% of a core for quiet_s in a row (snapshots all sent)."""
+def wait_settled(hubs, connected, quiet_s=2.0, limit_s=600, min_frames=None):
+    """Until every hub has all its clients subscribed and queued nothing new for quiet_s (every
+    org snapshot sent). Hub CPU cannot tell: a hub holding thousands of idle clients is never
+    quite idle. Returns the hubs' CPU use (cores) over the quiet window, or None on timeout."""
     t_end = time.monotonic() + limit_s
-    quiet_since = None
-    last = [cpu_s(h["pid"]) for h in hubs]
+    last, since, cpu_at = None, None, None
     while time.monotonic() < t_end:
+        m = [metrics(h["host"], h["port"]) for h in hubs]
+        frames = [x.get("hub_frames_sent_total", 0) for x in m]
+        subscribed = all(x.get("hub_subscriptions", 0) >= n for x, n in zip(m, connected))
+        subscribed = subscribed and all(f >= n for f, n in zip(frames, min_frames or [0] * len(hubs)))
+        if subscribed and frames == last:
+            if since is None:
+                since, cpu_at = time.monotonic(), sum(cpu_s(h["pid"]) for h in hubs)
+            elif time.monotonic() - since >= quiet_s:
+                return (sum(cpu_s(h["pid"]) for h in hubs) - cpu_at) / (time.monotonic() - since)
+        else:
+            since = None
+        last = frames
         time.sleep(0.5)
-        now = [cpu_s(h["pid"]) for h in hubs]
-        busy = max(b - a for a, b in zip(last, now)) > 0.01
-        last = now
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since >= quiet_s:
-            return True
-    return False
+    return None
 
 
 async def update_run(dsn, run):
@@ -140,8 +144,8 @@ def main():
     failed = sum(r[2] for r in ready)
     connect_cpu = [cpu_s(h["pid"]) - c for h, c in zip(hubs, cpu0)]
     print(f"[{args.label}] connected {connected}/{args.clients} (failed {failed}) in {connect_s:.1f} s "
-          f"({connected / connect_s:.0f}/s); waiting for the hubs to go idle", file=sys.stderr)
-    idle = wait_idle(hubs)
+          f"({connected / connect_s:.0f}/s); waiting until every snapshot is sent", file=sys.stderr)
+    idle_cores = wait_settled(hubs, [r[1] for r in ready])
     settled_s = time.monotonic() - t0
     after = memory(hubs)
     m_before = [metrics(h["host"], h["port"]) for h in hubs]
@@ -149,7 +153,9 @@ def main():
     t_send = asyncio.run(update_run(args.dsn, args.run))
     # The badge follows the run event after the hub's recount query and carries no marker:
     # let every hub finish writing before the clients may stop reading, then count frames.
-    wait_idle(hubs, quiet_s=1.0, limit_s=120)
+    # run event + badge: two frames queued per client
+    wait_settled(hubs, [r[1] for r in ready], quiet_s=1.0, limit_s=120,
+                 min_frames=[m.get("hub_frames_sent_total", 0) + 2 * r[1] for m, r in zip(m_before, ready)])
     for p in procs:
         p.stdin.write("DONE\n")
         p.stdin.flush()
@@ -194,7 +200,8 @@ def main():
     res = {
         "label": args.label, "hubs": len(hubs), "clients": args.clients, "connected": connected, "conn_failed": failed,
         "connect_s": round(connect_s, 2), "connects_per_s": round(connected / connect_s) if connect_s else None,
-        "hubs_idle": idle, "settled_s": round(settled_s, 1),
+        "settled": idle_cores is not None,
+        "idle_hub_cores": round(idle_cores, 3) if idle_cores is not None else None, "settled_s": round(settled_s, 1),
         "delivered": delivered, "missing": connected - delivered, "dupes": sum(r["dupes"] for r in results),
         "closed_by_peer": sum(r["closed_by_peer"] for r in results),
         # hello + org snapshot + badge per client (2 where the badge was merged into the run event's frame)
