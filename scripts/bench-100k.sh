@@ -8,7 +8,9 @@
 #   scripts/bench-100k.sh [CLIENTS [HUBS [BINARY]]]     (default 10000 2 .build/release/collection-hub)
 # e.g. scripts/bench-100k.sh 100000 6
 # Env: BENCH_FLEET_HOST (127.0.0.1), BENCH_FLEET_PORT (first port, 7811), BENCH_FLEET_OUT (a .jsonl to append to),
-#      BENCH_FLEET_CONNECT_TIMEOUT_S (1800: handshakes still pending then count as failed).
+#      BENCH_FLEET_CONNECT_TIMEOUT_S (1800: handshakes still pending then count as failed),
+#      BENCH_FLEET_SERVE_ARGS (more `serve` arguments, e.g. "--ws-ping-s 3600": see BENCHMARKS.md,
+#      "100,000 clients", for why the keepalive interval decides whether 100,000 fit on 2 cores).
 # Needs ../shared/bench/setup.sh done once.
 set -euo pipefail
 CLIENTS=${1:-10000} NHUBS=${2:-2} BIN=${3:-.build/release/collection-hub}
@@ -39,7 +41,9 @@ stop_hubs() { for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
 trap stop_hubs EXIT
 # One address holds every client and one token opens every upgrade: both caps off.
 for i in $(seq 0 $((NHUBS - 1))); do
-  LISTEN=$HOST:$((BASE + i)) start_ours "fleet$i" "$BIN" --max-connections-per-address 0 --max-websockets-per-token 0
+  # shellcheck disable=SC2086
+  LISTEN=$HOST:$((BASE + i)) start_ours "fleet$i" "$BIN" --max-connections-per-address 0 --max-websockets-per-token 0 \
+    ${BENCH_FLEET_SERVE_ARGS:-}
   PIDS+=("$HUB") SPECS+=(--hub "$HUB@$HOST:$((BASE + i))")
 done
 new_run

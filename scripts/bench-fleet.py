@@ -203,7 +203,7 @@ def main():
         "settled": idle_cores is not None,
         "idle_hub_cores": round(idle_cores, 3) if idle_cores is not None else None, "settled_s": round(settled_s, 1),
         "delivered": delivered, "missing": connected - delivered, "dupes": sum(r["dupes"] for r in results),
-        "closed_by_peer": sum(r["closed_by_peer"] for r in results),
+        "closed_by_peer": sum(r["closed_by_peer"] for r in results), "pings": sum(r["pings"] for r in results),
         # hello + org snapshot + badge per client (2 where the badge was merged into the run event's frame)
         "frames_without_marker": sum(r["bad"] for r in results), "frames": sum(r["frames"] for r in results),
         "last_client_ms": round((last_ns - t_send) / 1e6, 1) if last_ns else None,
