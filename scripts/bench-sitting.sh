@@ -8,6 +8,7 @@
 # e.g. scripts/bench-sitting.sh sit.jsonl 2 "S1 S2" "before=/work/before-bin/collection-hub" \
 #        "after=.build/release/collection-hub" c_hub
 # Needs ../shared/bench/setup.sh done once. Prints the kit's table at the end.
+# BENCH_DSN moves our hubs and the producer to another database; c_hub always listens on the kit's.
 set -euo pipefail
 OUT=$1 ROUNDS=$2 SCENARIOS=$3; shift 3
 HUBS=("$@")
@@ -44,7 +45,7 @@ for round in $(seq "$ROUNDS"); do
         # shellcheck disable=SC2086
         start_ours "$label" $spec
       fi
-      $PY "$KIT/loadgen.py" --url "$URL" "${HDR[@]}" "${SUB[@]}" --sql "$SQL" --batch-as array \
+      $PY "$KIT/loadgen.py" --url "$URL" --dsn "$DSN" "${HDR[@]}" "${SUB[@]}" --sql "$SQL" --batch-as array \
         --hub-pid "$HUB" --label "$label-$s" --jsonl "$OUT" $(args_for "$s") | tail -1 || true
       if [ "$h" = c_hub ]; then "$KIT/peers.sh" stop c_hub >/dev/null; else kill -INT $HUB; wait $HUB 2>/dev/null || true; fi
     done
