@@ -7,19 +7,13 @@
 #   scripts/bench-sitting.sh OUT.jsonl ROUNDS "S1 S2 S3b10 S4" "label=binary[ args…]" … c_hub
 # e.g. scripts/bench-sitting.sh sit.jsonl 2 "S1 S2" "before=/work/before-bin/collection-hub" \
 #        "after=.build/release/collection-hub" c_hub
-# One address and one token hold every client, so the per-address and per-token caps are off.
 # Needs ../shared/bench/setup.sh done once. Prints the kit's table at the end.
+# BENCH_DSN moves our hubs and the producer to another database; c_hub always listens on the kit's.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-KIT=${BENCH_KIT:-$ROOT/../shared/bench}
-W=${BENCH_WORK:-/tmp/hub-bench}; PY=$W/venv/bin/python
 OUT=$1 ROUNDS=$2 SCENARIOS=$3; shift 3
 HUBS=("$@")
-DSN=postgresql://postgres@127.0.0.1:${BENCH_PGPORT:-55433}/postgres
-PORT=7810
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-mkdir -p "$W/logs"
-"$KIT/pg.sh" start >/dev/null
+# shellcheck source=scripts/bench-common.sh
+. "$(dirname "$0")/bench-common.sh"
 
 args_for() {  # scenario → loadgen arguments (the kit README's standard scenarios)
   case "$1" in
@@ -31,32 +25,6 @@ args_for() {  # scenario → loadgen arguments (the kit README's standard scenar
   esac
 }
 
-# Schema and one run to write into, made by the first collection-hub given (its migrations).
-prepare() {
-  local bin=$1
-  "$KIT/pg.sh" psql -qc "DELETE FROM collection_items; DELETE FROM collection_runs;" >/dev/null 2>&1 || true
-  DATABASE_URL=$DSN "$bin" migrate >/dev/null 2>&1
-}
-
-start_ours() {  # label binary [serve args…]
-  local label=$1 bin=$2; shift 2
-  : >"$W/logs/$label.log"
-  DATABASE_URL=$DSN "$bin" serve --no-engine --listen 127.0.0.1:$PORT --demo --pool-size 4 \
-    --max-connections-per-address 0 --max-websockets-per-token 0 "$@" >"$W/logs/$label.log" 2>&1 &
-  HUB=$!
-  for _ in $(seq 300); do grep -q "Admin token" "$W/logs/$label.log" && break; sleep 0.1; done
-  TOKEN=$(grep -o 'chub_[0-9a-f]*' "$W/logs/$label.log" | head -1 || true)
-  [ -n "$TOKEN" ] || { echo "$label did not start:"; cat "$W/logs/$label.log"; kill $HUB 2>/dev/null; exit 1; } >&2
-  URL=ws://127.0.0.1:$PORT/ws
-  HDR=(--header "Authorization: Bearer $TOKEN")
-  SUB=(--subscribe "{\"type\":\"subscribe\",\"topic\":\"run:$RUN\"}")
-}
-
-new_run() {
-  RUN=$("$KIT/pg.sh" psql -qtAc "INSERT INTO collection_runs (org_id, name, estimated_cost_cents, budget_cap_cents, category_ids, created_by)
-        SELECT o.id, 'bench', 0, 1, '{bench}', (SELECT id FROM users ORDER BY created_at LIMIT 1) FROM orgs o WHERE o.slug = 'demo' RETURNING id" | head -1)
-}
-
 first_bin="" RUN=""
 for h in "${HUBS[@]}"; do [ "$h" != c_hub ] && { first_bin=$(echo "${h#*=}" | cut -d' ' -f1); break; }; done
 prepare "$first_bin"
@@ -66,7 +34,7 @@ start_ours prep "$first_bin"; kill -INT $HUB; wait $HUB 2>/dev/null || true
 for round in $(seq "$ROUNDS"); do
   for s in $SCENARIOS; do
     for h in "${HUBS[@]}"; do
-      "$KIT/pg.sh" psql -qc "DELETE FROM collection_items; DELETE FROM collection_runs;" >/dev/null
+      psql_dsn -qc "DELETE FROM collection_items; DELETE FROM collection_runs;" >/dev/null
       new_run
       SQL="INSERT INTO collection_items (run_id, item_type, external_id, status) SELECT '$RUN', 'amazon_product', unnest(\$1::text[]), 'completed'"
       if [ "$h" = c_hub ]; then
@@ -77,7 +45,7 @@ for round in $(seq "$ROUNDS"); do
         # shellcheck disable=SC2086
         start_ours "$label" $spec
       fi
-      $PY "$KIT/loadgen.py" --url "$URL" "${HDR[@]}" "${SUB[@]}" --sql "$SQL" --batch-as array \
+      $PY "$KIT/loadgen.py" --url "$URL" --dsn "$DSN" "${HDR[@]}" "${SUB[@]}" --sql "$SQL" --batch-as array \
         --hub-pid "$HUB" --label "$label-$s" --jsonl "$OUT" $(args_for "$s") | tail -1 || true
       if [ "$h" = c_hub ]; then "$KIT/peers.sh" stop c_hub >/dev/null; else kill -INT $HUB; wait $HUB 2>/dev/null || true; fi
     done

@@ -39,6 +39,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-websockets-per-token"), help: "Open WebSocket connections per API token; one more upgrade gets 429. 0 = no limit.")
     var maxWebSocketsPerToken: Int = 256
 
+    @Option(name: .customLong("ws-ping-s"), help: "Seconds of WebSocket silence before the hub pings; the connection is dropped after twice as long without an answer.")
+    var wsPingS: Int = 30
+
     @Flag(help: "Create a demo org and print an admin token with the dashboard URL.")
     var demo = false
 
@@ -49,6 +52,8 @@ struct ServeCommand: ParsableCommand {
         guard (1...65_536).contains(maxUnfinishedBodyMiB) else { throw ValidationError("--max-unfinished-body-mib takes 1 to 65536") }
         guard (0...1_000_000).contains(maxConnectionsPerAddress) else { throw ValidationError("--max-connections-per-address takes 0 to 1000000") }
         guard (0...1_000_000).contains(maxWebSocketsPerToken) else { throw ValidationError("--max-websockets-per-token takes 0 to 1000000") }
+        // Both go into lws's UInt16 retry policy.
+        guard (1...32_767).contains(wsPingS) else { throw ValidationError("--ws-ping-s takes 1 to 32767") }
     }
 
     func parseListen() throws -> (String, Int) {
@@ -79,6 +84,8 @@ struct ServeCommand: ParsableCommand {
             config.maxHeldRequestBytes = maxUnfinishedBodyMiB << 20
             config.maxConnectionsPerAddress = maxConnectionsPerAddress
             config.maxWebSocketsPerToken = maxWebSocketsPerToken
+            config.wsPingIntervalSeconds = wsPingS
+            config.wsHangupSeconds = 2 * wsPingS
             let service = CollectionService(pool: db.pool, unitCosts: engineOptions.unitCosts)
             let hub = Hub(config: config, pool: db.pool, api: CollectionAPI(service: service, logger: logger), logger: logger)
             try hub.start()
