@@ -39,6 +39,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-websockets-per-token"), help: "Open WebSocket connections per API token; one more upgrade gets 429. 0 = no limit.")
     var maxWebSocketsPerToken: Int = 256
 
+    @Option(help: "Event loops (threads serving HTTP and WebSocket on the one port). Default: the number of cores.")
+    var loops: Int?
+
     @Flag(help: "Create a demo org and print an admin token with the dashboard URL.")
     var demo = false
 
@@ -49,6 +52,7 @@ struct ServeCommand: ParsableCommand {
         guard (1...65_536).contains(maxUnfinishedBodyMiB) else { throw ValidationError("--max-unfinished-body-mib takes 1 to 65536") }
         guard (0...1_000_000).contains(maxConnectionsPerAddress) else { throw ValidationError("--max-connections-per-address takes 0 to 1000000") }
         guard (0...1_000_000).contains(maxWebSocketsPerToken) else { throw ValidationError("--max-websockets-per-token takes 0 to 1000000") }
+        if let loops, !(1...64).contains(loops) { throw ValidationError("--loops takes 1 to 64") }
     }
 
     func parseListen() throws -> (String, Int) {
@@ -80,7 +84,8 @@ struct ServeCommand: ParsableCommand {
             config.maxConnectionsPerAddress = maxConnectionsPerAddress
             config.maxWebSocketsPerToken = maxWebSocketsPerToken
             let service = CollectionService(pool: db.pool, unitCosts: engineOptions.unitCosts)
-            let hub = Hub(config: config, pool: db.pool, api: CollectionAPI(service: service, logger: logger), logger: logger)
+            let hub = HubGroup(loops: loops ?? ProcessInfo.processInfo.activeProcessorCount, config: config, pool: db.pool,
+                               api: CollectionAPI(service: service, logger: logger), logger: logger)
             try hub.start()
             ShutdownCoordinator.shared.onShutdown { hub.stop() }
             if !noEngine {

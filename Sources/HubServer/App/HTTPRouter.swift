@@ -55,6 +55,8 @@ final class HTTPRouter: HTTPHandler {
     let work = DispatchQueue(label: "collection-hub.http", attributes: .concurrent)
     private weak var loop: HubLoop?
     private var fanOut: FanOut?
+    /// The other loops of this process (`serve --loops N`); nil with one loop.
+    var peers: LoopPeers?
 
     init(config: HubConfig, pool: ConnectionPool, authenticator: Authenticator, api: (any RESTHandler)?, logger: Logger) {
         self.config = config
@@ -93,29 +95,40 @@ final class HTTPRouter: HTTPHandler {
         }
     }
 
-    private func health(_ responder: HTTPResponder) {
+    /// Loop thread: each loop's counters (this one's alone without peers), then `body` on the loop.
+    private func snapshots(_ body: @escaping ([LoopSnapshot]) -> Void) {
         guard let fanOut else { return }
-        let listening = fanOut.metrics.listenConnected
-        let lastAge = fanOut.metrics.lastNotificationAt.map { (ContinuousClock.now - $0).seconds }
-        let connections = fanOut.metrics.connectionsOpen
-        work.async { [pool] in
-            let database = (try? pool.query("SELECT 1 AS ok").first?.int("ok")) == 1
-            let healthy = database && listening
-            let age = lastAge.map { String(format: "%.3f", $0) } ?? "null"
-            let body = "{\"status\":\"\(healthy ? "ok" : "degraded")\",\"database\":\(database),\"listen\":\(listening),\"last_notification_age_s\":\(age),\"connections\":\(connections)}"
-            responder.respondJSON(status: healthy ? 200 : 503, Array(body.utf8))
+        let own = LoopSnapshot(metrics: fanOut.metrics, transport: loop?.transportStats ?? TransportStats())
+        guard let peers, let loop else { return body([own]) }
+        peers.gather(on: loop) { parts in body(parts.isEmpty ? [own] : parts) }
+    }
+
+    private func health(_ responder: HTTPResponder) {
+        snapshots { [work, pool] parts in
+            let s = LoopSnapshot.combined(parts)
+            let listening = s.metrics.listenConnected
+            let lastAge = s.metrics.lastNotificationAt.map { (ContinuousClock.now - $0).seconds }
+            let connections = s.metrics.connectionsOpen
+            work.async { [pool] in
+                let database = (try? pool.query("SELECT 1 AS ok").first?.int("ok")) == 1
+                let healthy = database && listening
+                let age = lastAge.map { String(format: "%.3f", $0) } ?? "null"
+                let body = "{\"status\":\"\(healthy ? "ok" : "degraded")\",\"database\":\(database),\"listen\":\(listening),\"last_notification_age_s\":\(age),\"connections\":\(connections)}"
+                responder.respondJSON(status: healthy ? 200 : 503, Array(body.utf8))
+            }
         }
     }
 
     private func metrics(_ responder: HTTPResponder) {
-        guard let fanOut else { return }
-        let snapshot = fanOut.metrics
-        let transport = loop?.transportStats ?? TransportStats()
-        work.async { [pool] in
-            let usage = try? pool.query("SELECT pg_notification_queue_usage() AS u").first?.optionalString("u").flatMap(Double.init)
-            let stats = pool.statistics
-            let text = snapshot.render(queueUsage: usage, poolOpen: stats.open, poolIdle: stats.idle, transport: transport)
-            responder.respond(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
+        snapshots { [work, pool] parts in
+            let s = LoopSnapshot.combined(parts), perLoop = LoopSnapshot.perLoopText(parts)
+            let snapshot = s.metrics, transport = s.transport
+            work.async { [pool] in
+                let usage = try? pool.query("SELECT pg_notification_queue_usage() AS u").first?.optionalString("u").flatMap(Double.init)
+                let stats = pool.statistics
+                let text = snapshot.render(queueUsage: usage, poolOpen: stats.open, poolIdle: stats.idle, transport: transport) + perLoop
+                responder.respond(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
+            }
         }
     }
 

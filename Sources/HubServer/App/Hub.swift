@@ -18,6 +18,8 @@ public final class Hub: @unchecked Sendable {
     /// Loop thread: LISTEN has been started (it may be held back by `listenStartDelay`).
     private var listenStarted = false
     private let memoryReturn = MemoryReturn()
+    /// The port the other loops of a HubGroup bind: the one the first loop got.
+    var portOverride: Int?
 
     /// `api` answers the REST routes under /api/v1; nil serves only static files and health.
     public init(config: HubConfig, pool: ConnectionPool, api: (any RESTHandler)? = nil,
@@ -39,7 +41,8 @@ public final class Hub: @unchecked Sendable {
     public func start() throws {
         var loopConfig = HubLoopConfig()
         loopConfig.host = config.host
-        loopConfig.port = config.port
+        loopConfig.port = portOverride ?? config.port
+        loopConfig.shareListenPort = config.shareListenPort
         loopConfig.maxFrameBytes = config.maxFrameBytes
         loopConfig.wsPingIntervalSeconds = config.wsPingIntervalSeconds
         loopConfig.wsHangupSeconds = config.wsHangupSeconds
@@ -141,6 +144,20 @@ public final class Hub: @unchecked Sendable {
         let fanOut = UncheckedBox(self.fanOut)
         loop.post { box.set(body(fanOut.value)) }
         return box.wait(timeout: timeout)
+    }
+
+    /// The loop, for the other loops of a HubGroup to post to (set once before they start).
+    var loopForPeers: HubLoop? { loop }
+
+    /// Loop thread: this loop's counters.
+    func localSnapshot() -> LoopSnapshot {
+        LoopSnapshot(metrics: fanOut.metrics, transport: loop?.transportStats ?? TransportStats())
+    }
+
+    /// Tells this loop's router about the other loops; it adds them up in /metrics and /healthz.
+    func attach(peers: LoopPeers) {
+        let router = UncheckedBox(self.router)
+        loop?.post { router.value.peers = peers }
     }
 
     /// The backend pid of the LISTEN connection, for fault-injection tests.
