@@ -42,6 +42,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("ws-ping-s"), help: "Seconds of WebSocket silence before the hub pings; the connection is dropped after twice as long without an answer.")
     var wsPingS: Int = 30
 
+    @Option(help: "Event loops (threads serving HTTP and WebSocket on the one port). Default: the number of cores.")
+    var loops: Int?
+
     @Flag(help: "Create a demo org and print an admin token with the dashboard URL.")
     var demo = false
 
@@ -54,6 +57,7 @@ struct ServeCommand: ParsableCommand {
         guard (0...1_000_000).contains(maxWebSocketsPerToken) else { throw ValidationError("--max-websockets-per-token takes 0 to 1000000") }
         // Both go into lws's UInt16 retry policy.
         guard (1...32_767).contains(wsPingS) else { throw ValidationError("--ws-ping-s takes 1 to 32767") }
+        if let loops, !(1...64).contains(loops) { throw ValidationError("--loops takes 1 to 64") }
     }
 
     func parseListen() throws -> (String, Int) {
@@ -87,7 +91,8 @@ struct ServeCommand: ParsableCommand {
             config.wsPingIntervalSeconds = wsPingS
             config.wsHangupSeconds = 2 * wsPingS
             let service = CollectionService(pool: db.pool, unitCosts: engineOptions.unitCosts)
-            let hub = Hub(config: config, pool: db.pool, api: CollectionAPI(service: service, logger: logger), logger: logger)
+            let hub = HubGroup(loops: loops ?? ProcessInfo.processInfo.activeProcessorCount, config: config, pool: db.pool,
+                               api: CollectionAPI(service: service, logger: logger), logger: logger)
             try hub.start()
             ShutdownCoordinator.shared.onShutdown { hub.stop() }
             if !noEngine {

@@ -193,6 +193,13 @@ final class HubFanOutTests: XCTestCase {
 }
 
 /// A plain blocking HTTP/1.0 GET over loopback; returns the body.
+/// A sample of /metrics: the value of the line `name value` (labels included in `name`).
+func metric(_ name: String, port: Int) throws -> Int? {
+    let text = try XCTUnwrap(httpGet(port: port, path: "/metrics"))
+    let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+    return line.flatMap { Int($0.split(separator: " ")[1]) }
+}
+
 func httpGet(port: Int, path: String, headers: [String] = []) throws -> String? {
     try http(port: port, method: "GET", path: path, headers: headers)?.body
 }

@@ -28,12 +28,6 @@ final class HubRequestLimitsTests: XCTestCase {
         return n == 0 || (n < 0 && errno == ECONNRESET)
     }
 
-    private func metric(_ name: String, port: Int) throws -> Int? {
-        let text = try XCTUnwrap(httpGet(port: port, path: "/metrics"))
-        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
-        return line.flatMap { Int($0.split(separator: " ")[1]) }
-    }
-
     func testUnauthenticatedUnfinishedBodiesAreAnsweredWithoutBeingRead() throws {
         let h = try HubHarness { $0.maxHeldRequestBytes = 1 << 20 }
         // Login endpoint: over its own small cap → 413 at once; other API routes without
@@ -68,7 +62,7 @@ final class HubRequestLimitsTests: XCTestCase {
         // An authenticated client holds 700 KB of an unfinished 1,000,000-byte body…
         let holder = try unfinishedPost("/api/v1/runs", port: h.port, auth: h.tokenA, declared: 1_000_000, sent: 0)
         holder.send([UInt8](repeating: 0x20, count: 700_000))
-        XCTAssertTrue(waitUntil(timeout: 20) { ((try? self.metric("hub_http_held_request_bytes", port: h.port)) ?? 0) >= 700_000 })
+        XCTAssertTrue(waitUntil(timeout: 20) { ((try? metric("hub_http_held_request_bytes", port: h.port)) ?? 0) >= 700_000 })
         // …so another 1,000,000-byte body does not fit: 503 with Retry-After, not buffered.
         let second = try unfinishedPost("/api/v1/runs", port: h.port, auth: h.tokenA, declared: 1_000_000, sent: 0)
         let refused = try XCTUnwrap(second.readResponse())

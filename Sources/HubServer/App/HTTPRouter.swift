@@ -55,6 +55,8 @@ final class HTTPRouter: HTTPHandler {
     let workers: DatabaseWorkers
     private weak var loop: HubLoop?
     private var fanOut: FanOut?
+    /// The other loops of this process (`serve --loops N`); nil with one loop.
+    var peers: LoopPeers?
 
     init(config: HubConfig, pool: ConnectionPool, workers: DatabaseWorkers, authenticator: Authenticator,
          api: (any RESTHandler)?, logger: Logger) {
@@ -95,32 +97,41 @@ final class HTTPRouter: HTTPHandler {
         }
     }
 
+    /// Loop thread: each loop's counters (this one's alone without peers), then `body` on the loop.
+    private func snapshots(_ body: @escaping ([LoopSnapshot]) -> Void) {
+        guard let fanOut, let loop else { return }
+        let own = LoopSnapshot(metrics: fanOut.metrics, transport: loop.transportStats, loopStall: loop.takeLongestCallback())
+        guard let peers else { return body([own]) }
+        peers.gather(on: loop) { parts in body(parts.isEmpty ? [own] : parts) }
+    }
+
     private func health(_ responder: HTTPResponder) {
-        guard let fanOut else { return }
-        let listening = fanOut.metrics.listenConnected
-        let lastAge = fanOut.metrics.lastNotificationAt.map { (ContinuousClock.now - $0).seconds }
-        let connections = fanOut.metrics.connectionsOpen
-        workers.answer(responder) { [pool] in
-            let database = DatabaseStatusRepository(pool: pool).databasePing()
-            let healthy = database && listening
-            let body = StatusBody.health(healthy: healthy, database: database, listening: listening,
-                                         lastNotificationAge: lastAge, connections: connections)
-            responder.respondJSON(status: healthy ? 200 : 503, body)
+        snapshots { [workers, pool] parts in
+            let s = LoopSnapshot.combined(parts)
+            let listening = s.metrics.listenConnected
+            let lastAge = s.metrics.lastNotificationAt.map { (ContinuousClock.now - $0).seconds }
+            let connections = s.metrics.connectionsOpen
+            workers.answer(responder) { [pool] in
+                let database = DatabaseStatusRepository(pool: pool).databasePing()
+                let healthy = database && listening
+                let body = StatusBody.health(healthy: healthy, database: database, listening: listening,
+                                             lastNotificationAge: lastAge, connections: connections)
+                responder.respondJSON(status: healthy ? 200 : 503, body)
+            }
         }
     }
 
     private func metrics(_ responder: HTTPResponder) {
-        guard let fanOut else { return }
-        let snapshot = fanOut.metrics
-        let transport = loop?.transportStats ?? TransportStats()
-        let loopStall = loop?.takeLongestCallback() ?? .zero
-        workers.answer(responder) { [pool, workers] in
-            let databaseLoad = workers.currentLoad
-            let usage = DatabaseStatusRepository(pool: pool).notifyQueueUsageRead()
-            let stats = pool.statistics
-            let text = snapshot.render(queueUsage: usage, poolOpen: stats.open, poolIdle: stats.idle, transport: transport,
-                                       loopStall: loopStall, databaseLoad: databaseLoad)
-            responder.respond(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
+        snapshots { [workers, pool] parts in
+            let s = LoopSnapshot.combined(parts), perLoop = LoopSnapshot.perLoopText(parts)
+            workers.answer(responder) { [pool, workers] in
+                let databaseLoad = workers.currentLoad
+                let usage = DatabaseStatusRepository(pool: pool).notifyQueueUsageRead()
+                let stats = pool.statistics
+                let text = s.metrics.render(queueUsage: usage, poolOpen: stats.open, poolIdle: stats.idle, transport: s.transport,
+                                            loopStall: s.loopStall, databaseLoad: databaseLoad) + perLoop
+                responder.respond(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
+            }
         }
     }
 

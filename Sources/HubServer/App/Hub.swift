@@ -20,19 +20,31 @@ public final class Hub: @unchecked Sendable {
     /// Loop thread: LISTEN has been started (it may be held back by `listenStartDelay`).
     private var listenStarted = false
     private let memoryReturn = MemoryReturn()
+    /// The port the other loops of a HubGroup bind: the one the first loop got.
+    var portOverride: Int?
 
     /// `api` answers the REST routes under /api/v1; nil serves only static files and health.
-    public init(config: HubConfig, pool: ConnectionPool, api: (any RESTHandler)? = nil,
-                logger: Logger = Logger(label: "collection-hub.hub")) {
+    public convenience init(config: HubConfig, pool: ConnectionPool, api: (any RESTHandler)? = nil,
+                            logger: Logger = Logger(label: "collection-hub.hub")) {
+        self.init(config: config, pool: pool, workers: Hub.makeWorkers(config, pool), api: api, logger: logger)
+    }
+
+    /// `workers`: the database workers, shared by the loops of a HubGroup (they share the pool).
+    init(config: HubConfig, pool: ConnectionPool, workers: DatabaseWorkers, api: (any RESTHandler)?, logger: Logger) {
         self.config = config
         self.pool = pool
         self.logger = logger
-        self.databaseWorkers = DatabaseWorkers(threads: max(1, config.databaseWorkers ?? pool.configuration.maxConnections),
-                                               queueLimit: max(0, config.databaseQueueLimit))
+        self.databaseWorkers = workers
         self.fanOut = FanOut(config: config, pool: pool, db: databaseWorkers, logger: logger)
         self.authenticator = Authenticator(pool: pool, logger: logger)
         self.protocolHandler = WebSocketProtocol(fanOut: fanOut, authenticator: authenticator, config: config, logger: logger)
         self.router = HTTPRouter(config: config, pool: pool, workers: databaseWorkers, authenticator: authenticator, api: api, logger: logger)
+    }
+
+    /// Threads sized to the pool's connections (or `config.databaseWorkers`).
+    static func makeWorkers(_ config: HubConfig, _ pool: ConnectionPool) -> DatabaseWorkers {
+        DatabaseWorkers(threads: max(1, config.databaseWorkers ?? pool.configuration.maxConnections),
+                        queueLimit: max(0, config.databaseQueueLimit))
     }
 
     /// The port actually bound (useful with port 0).
@@ -43,7 +55,8 @@ public final class Hub: @unchecked Sendable {
     public func start() throws {
         var loopConfig = HubLoopConfig()
         loopConfig.host = config.host
-        loopConfig.port = config.port
+        loopConfig.port = portOverride ?? config.port
+        loopConfig.shareListenPort = config.shareListenPort
         loopConfig.maxFrameBytes = config.maxFrameBytes
         loopConfig.wsPingIntervalSeconds = config.wsPingIntervalSeconds
         loopConfig.wsHangupSeconds = config.wsHangupSeconds
@@ -147,6 +160,21 @@ public final class Hub: @unchecked Sendable {
         let fanOut = UncheckedBox(self.fanOut)
         loop.post { box.set(body(fanOut.value)) }
         return box.wait(timeout: timeout)
+    }
+
+    /// The loop, for the other loops of a HubGroup to post to (set once before they start).
+    var loopForPeers: HubLoop? { loop }
+
+    /// Loop thread: this loop's counters.
+    func localSnapshot() -> LoopSnapshot {
+        LoopSnapshot(metrics: fanOut.metrics, transport: loop?.transportStats ?? TransportStats(),
+                     loopStall: loop?.takeLongestCallback() ?? .zero)
+    }
+
+    /// Tells this loop's router about the other loops; it adds them up in /metrics and /healthz.
+    func attach(peers: LoopPeers) {
+        let router = UncheckedBox(self.router)
+        loop?.post { router.value.peers = peers }
     }
 
     /// The backend pid of the LISTEN connection, for fault-injection tests.

@@ -33,6 +33,8 @@ public struct HubConfig: Sendable {
     public var maxConnectionsPerAddress: Int = 0
     /// Open WebSocket connections per API token; over it the upgrade gets 429. 0 = no limit.
     public var maxWebSocketsPerToken: Int = 0
+    /// Bind with SO_REUSEPORT so the other loops of this process share the port (HubGroup sets it).
+    public var shareListenPort = false
     /// Items sent in a subscribe snapshot (the most recent ones).
     public var snapshotItems: Int = 50
     /// A silent WebSocket is pinged after this many seconds and dropped when nothing valid

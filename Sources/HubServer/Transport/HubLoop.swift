@@ -92,7 +92,7 @@ public final class HubLoop: @unchecked Sendable {
         // lws takes an interface name or an address literal, not a host name.
         let host = config.host == "localhost" ? "127.0.0.1" : config.host
         do {
-            self.listeningSocket = try ListeningSocket(host: host, port: config.port)
+            self.listeningSocket = try ListeningSocket(host: host, port: config.port, reusePort: config.shareListenPort)
         } catch HubLoopError.portInUse {
             throw HubLoopError.portInUse(host: config.host, port: config.port)  // as the user wrote it
         }

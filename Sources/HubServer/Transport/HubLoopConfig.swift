@@ -58,6 +58,9 @@ public struct HubLoopConfig: Sendable {
     /// Open connections (HTTP and WebSocket) per client address; one more is answered 429
     /// at its first request and closed. 0 = no limit.
     public var maxConnectionsPerAddress: Int = 0
+    /// SO_REUSEPORT on the listening socket: other loops of this process bind the same port
+    /// and the kernel spreads new connections over them.
+    public var shareListenPort = false
     /// Seconds an idle HTTP/1.1 keep-alive connection is kept open.
     public var httpKeepAliveSeconds: Int = 15
     /// WebSocket keepalive: a PING is sent after this many idle seconds (0 = lws default 300).

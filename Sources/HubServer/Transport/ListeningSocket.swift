@@ -10,12 +10,15 @@ final class ListeningSocket {
     let port: Int
 
     /// Any thread. `host` is an IPv4/IPv6 literal, `0.0.0.0`/`::`/"" for every interface.
-    init(host: String, port: Int, backlog: Int32 = 4096) throws {
+    /// `reusePort`: SO_REUSEPORT, so the other loops of this process bind the same port and
+    /// the kernel spreads new connections over their sockets.
+    init(host: String, port: Int, backlog: Int32 = 4096, reusePort: Bool = false) throws {
         let v6 = host.contains(":")
         let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HubLoopError.listenFailed(host: host, port: port, reason: "socket() failed (errno \(errno))") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if reusePort { setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) }
         var rc: Int32
         if v6 {
             var addr = sockaddr_in6()
