@@ -118,17 +118,19 @@ def listen_backends(hub):
 def test_listen_connection_dropped_repeatedly_mid_run(fresh_hub):
     # Long by construction: every paid call takes 60 ms, so the two categories' 55 product
     # calls alone keep the run going for over 3 s after its 40th item, whatever the machine.
-    hub = fresh_hub(latency_ms=60)
+    # Two loops, two LISTEN connections: every loop must recover from its own drop.
+    loops = 2
+    hub = fresh_hub(latency_ms=60, extra_args=["--loops", str(loops)])
     run = hub.api("POST", "/runs", {"category_ids": CATEGORIES, "name": "listen drops"})
     feed = Feed(hub, run["id"])
     for kill in range(2):
-        wait_until(lambda: listen_backends(hub) == 1, 60, "a LISTEN connection to drop")
+        wait_until(lambda: listen_backends(hub) == loops, 60, "every loop's LISTEN connection to be up")
         assert feed.wait(lambda f: len(f.seqs) >= 20 * (kill + 1), timeout=60)
         out = subprocess.run(["psql", hub.conninfo, "-qtAc",
                               "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%'"],
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
-        assert out.stdout.count("t") == 1, "the LISTEN connection was not dropped"
+        assert out.stdout.count("t") == loops, "the LISTEN connections were not dropped"
         assert hub.api("GET", f"/runs/{run['id']}")["status"] == "running", "the run ended before the drop"
     assert hub.wait_run(run["id"], timeout=120)["status"] == "completed"
     _, items = check_run_is_exact(hub, run["id"])
