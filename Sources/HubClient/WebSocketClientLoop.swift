@@ -212,13 +212,8 @@ public final class WebSocketClientLoop: @unchecked Sendable {
                 connection.peerCloseCode = 1005
             }
             return 0
-        case LWS_CALLBACK_CLIENT_CLOSED:
-            lws_set_opaque_user_data(wsi, nil)
-            connection.wsi = nil
-            forget(connection)
-            connection.finish()
-            return 0
-        case LWS_CALLBACK_WSI_DESTROY:
+        case LWS_CALLBACK_CLIENT_CLOSED, LWS_CALLBACK_WSI_DESTROY:
+            // Whichever comes first ends the connection; the slot is cleared, so the other finds nothing.
             lws_set_opaque_user_data(wsi, nil)
             connection.wsi = nil
             forget(connection)
