@@ -42,7 +42,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("ws-ping-s"), help: "Seconds of WebSocket silence before the hub pings; the connection is dropped after twice as long without an answer.")
     var wsPingS: Int = 30
 
-    @Option(help: "Event loops (threads serving HTTP and WebSocket on the one port). Default: the number of cores.")
+    @Option(help: "Event loops (threads serving HTTP and WebSocket on the one port). Default: the number of cores, at most 8 (each has its own LISTEN connection).")
     var loops: Int?
 
     @Flag(help: "Create a demo org and print an admin token with the dashboard URL.")
@@ -91,7 +91,7 @@ struct ServeCommand: ParsableCommand {
             config.wsPingIntervalSeconds = wsPingS
             config.wsHangupSeconds = 2 * wsPingS
             let service = CollectionService(pool: db.pool, unitCosts: engineOptions.unitCosts)
-            let hub = HubGroup(loops: loops ?? ProcessInfo.processInfo.activeProcessorCount, config: config, pool: db.pool,
+            let hub = HubGroup(loops: loops ?? min(ProcessInfo.processInfo.activeProcessorCount, 8), config: config, pool: db.pool,
                                api: CollectionAPI(service: service, logger: logger), logger: logger)
             try hub.start()
             ShutdownCoordinator.shared.onShutdown { hub.stop() }
