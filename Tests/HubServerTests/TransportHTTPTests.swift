@@ -209,7 +209,13 @@ final class TransportHTTPTests: XCTestCase {
 
     func testLateResponseAfterClientDisconnectIsIgnored() throws {
         let held = Recorder<HTTPResponder?>(nil)
-        let loop = try makeLoop(http: ClosureHTTPHandler { _, responder in held.update { $0 = responder } })
+        // While a response is deferred, lws does not read the socket, so a client that left
+        // is noticed when the handler timeout kills the connection. Before: that timeout was
+        // the default 30 s, the same as the wait below, and the test passed or failed by
+        // milliseconds.
+        let loop = try makeLoop(http: ClosureHTTPHandler { _, responder in held.update { $0 = responder } }) {
+            $0.httpHandlerTimeoutSeconds = 2
+        }
         defer { loop.stop() }
         do {
             let connection = try RawHTTPConnection(port: loop.boundPort)
