@@ -27,15 +27,23 @@ def run_bench(*args, timeout=300):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def wait_until(predicate, timeout=15, message="condition"):
-    """Polls `predicate` until it is truthy (returns its value) or raises after `timeout` s."""
+def poll_until(predicate, timeout):
+    """Polls `predicate` until it is truthy; its value, or None after `timeout` s."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+    return None
+
+
+def wait_until(predicate, timeout=15, message="condition"):
+    """Polls `predicate` until it is truthy (returns its value) or raises after `timeout` s."""
+    value = poll_until(predicate, timeout)
+    if value is None:
+        raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+    return value
 
 
 def free_port():
@@ -275,12 +283,7 @@ class Feed:
         return not self.thread.is_alive()
 
     def wait(self, predicate, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if predicate(self):
-                return True
-            time.sleep(0.05)
-        return False
+        return poll_until(lambda: predicate(self), timeout) is not None
 
     def close(self):
         self.proc.kill()

@@ -102,6 +102,16 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// Logger factory honouring LOG_LEVEL (trace…critical, default info).
+/// A one-shot command's body on the opened, migrated database, with the CLI's error
+/// reporting; the pool is closed after it.
+func withDatabase(_ options: DatabaseOptions, _ body: (OpenDatabase) throws -> Void) throws {
+    try withCLIErrors {
+        let db = try OpenDatabase(options, migrate: true, logger: makeLogger("collection-hub"))
+        defer { db.close() }
+        try body(db)
+    }
+}
+
 func makeLogger(_ label: String) -> Logger {
     var logger = Logger(label: label)
     if let raw = ProcessInfo.processInfo.environment["LOG_LEVEL"], let level = Logger.Level(rawValue: raw.lowercased()) {

@@ -16,9 +16,7 @@ struct OrgCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            try withCLIErrors {
-                let db = try OpenDatabase(database, migrate: true, logger: makeLogger("collection-hub"))
-                defer { db.close() }
+            try withDatabase(database) { db in
                 let org = try OrgRepository(pool: db.pool).orgCreate(name: name, slug: slug)
                 if json { try printJSON(org) } else { print("created org \(org.slug) \(org.id.uuidString.lowercased())") }
             }
@@ -34,9 +32,7 @@ extension OrgCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            try withCLIErrors {
-                let db = try OpenDatabase(database, migrate: true, logger: makeLogger("collection-hub"))
-                defer { db.close() }
+            try withDatabase(database) { db in
                 let orgs = try OrgRepository(pool: db.pool).orgList()
                 if json { return try printJSON(orgs) }
                 if orgs.isEmpty { return print("no orgs yet; create one with `collection-hub org create NAME`") }

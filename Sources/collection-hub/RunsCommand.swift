@@ -11,9 +11,7 @@ struct CategoriesCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        try withCLIErrors {
-            let db = try OpenDatabase(database, migrate: true, logger: makeLogger("collection-hub"))
-            defer { db.close() }
+        try withDatabase(database) { db in
             let categories = try CollectionService(pool: db.pool).listCategories()
             if json { return try printJSON(categories) }
             for c in categories {
@@ -33,9 +31,7 @@ struct EstimateCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        try withCLIErrors {
-            let db = try OpenDatabase(database, migrate: true, logger: makeLogger("collection-hub"))
-            defer { db.close() }
+        try withDatabase(database) { db in
             let orgID = try findOrg(org, db).id
             let result = try CollectionService(pool: db.pool, unitCosts: engineOptions.unitCosts).estimate(orgID: orgID, categoryIDs: categories)
             if json { return try printJSON(result) }
@@ -58,9 +54,7 @@ struct RunsCommand: ParsableCommand {
         @Flag(help: "Print JSON (the run object with the seed's column names).") var json = false
 
         func withService(costs: UnitCosts = UnitCosts(), _ body: (CollectionService, UUID, CollectionService.Actor) throws -> Void) throws {
-            try withCLIErrors {
-                let db = try OpenDatabase(database, migrate: true, logger: makeLogger("collection-hub"))
-                defer { db.close() }
+            try withDatabase(database) { db in
                 let orgID = try findOrg(org, db).id
                 let user = try OrgRepository(pool: db.pool).userEnsure(email: email, displayName: email)
                 try body(CollectionService(pool: db.pool, unitCosts: costs), orgID, .init(userID: user.id))

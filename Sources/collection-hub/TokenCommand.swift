@@ -19,9 +19,7 @@ struct TokenCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            try withCLIErrors {
-                let db = try OpenDatabase(database, migrate: true, logger: makeLogger("collection-hub"))
-                defer { db.close() }
+            try withDatabase(database) { db in
                 let org = try findOrg(self.org, db)
                 let user = try OrgRepository(pool: db.pool).userEnsure(email: email, displayName: email)
                 let (record, secret) = try TokenRepository(pool: db.pool)
@@ -43,9 +41,7 @@ struct TokenCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            try withCLIErrors {
-                let db = try OpenDatabase(database, migrate: true, logger: makeLogger("collection-hub"))
-                defer { db.close() }
+            try withDatabase(database) { db in
                 let tokens = try TokenRepository(pool: db.pool).tokenList(orgID: try findOrg(org, db).id)
                 if json { try printJSON(tokens); return }
                 for t in tokens {

@@ -97,16 +97,21 @@ final class HTTPRouter: HTTPHandler {
         }
     }
 
-    /// Loop thread: each loop's counters (this one's alone without peers), then `body` on the loop.
-    private func snapshots(_ body: @escaping ([LoopSnapshot]) -> Void) {
+    /// Loop thread: each loop's counters (this one's alone without peers), then `body` on the
+    /// loop. `takingStall`: /metrics takes each loop's longest callback (it starts over), /healthz
+    /// leaves it for the next scrape.
+    private func snapshots(takingStall: Bool, _ body: @escaping ([LoopSnapshot]) -> Void) {
         guard let fanOut, let loop else { return }
-        let own = LoopSnapshot(metrics: fanOut.metrics, transport: loop.transportStats, loopStall: loop.takeLongestCallback())
-        guard let peers else { return body([own]) }
-        peers.gather(on: loop) { parts in body(parts.isEmpty ? [own] : parts) }
+        func own() -> LoopSnapshot {
+            LoopSnapshot(metrics: fanOut.metrics, transport: loop.transportStats,
+                         loopStall: takingStall ? loop.takeLongestCallback() : .zero)
+        }
+        guard let peers else { return body([own()]) }
+        peers.gather(on: loop, takingStall: takingStall) { parts in body(parts.isEmpty ? [own()] : parts) }
     }
 
     private func health(_ responder: HTTPResponder) {
-        snapshots { [workers, pool] parts in
+        snapshots(takingStall: false) { [workers, pool] parts in
             let s = LoopSnapshot.combined(parts)
             let listening = s.metrics.listenConnected
             let lastAge = s.metrics.lastNotificationAt.map { (ContinuousClock.now - $0).seconds }
@@ -122,7 +127,7 @@ final class HTTPRouter: HTTPHandler {
     }
 
     private func metrics(_ responder: HTTPResponder) {
-        snapshots { [workers, pool] parts in
+        snapshots(takingStall: true) { [workers, pool] parts in
             let s = LoopSnapshot.combined(parts), perLoop = LoopSnapshot.perLoopText(parts)
             workers.answer(responder) { [pool, workers] in
                 let databaseLoad = workers.currentLoad

@@ -20,6 +20,8 @@ public final class Hub: @unchecked Sendable {
     /// Loop thread: LISTEN has been started (it may be held back by `listenStartDelay`).
     private var listenStarted = false
     private let memoryReturn = MemoryReturn()
+    /// Workers made for this hub alone are stopped with it; a HubGroup's shared ones by the group.
+    private var ownsWorkers = false
     /// The port the other loops of a HubGroup bind: the one the first loop got.
     var portOverride: Int?
 
@@ -27,6 +29,7 @@ public final class Hub: @unchecked Sendable {
     public convenience init(config: HubConfig, pool: ConnectionPool, api: (any RESTHandler)? = nil,
                             logger: Logger = Logger(label: "collection-hub.hub")) {
         self.init(config: config, pool: pool, workers: Hub.makeWorkers(config, pool), api: api, logger: logger)
+        ownsWorkers = true
     }
 
     /// `workers`: the database workers, shared by the loops of a HubGroup (they share the pool).
@@ -147,7 +150,7 @@ public final class Hub: @unchecked Sendable {
         listener = nil
         loop?.stop()
         loop = nil
-        databaseWorkers.stop()
+        if ownsWorkers { databaseWorkers.stop() }
     }
 
     /// Busy database workers, queued jobs and refusals (tests, diagnostics). Any thread.
@@ -166,9 +169,9 @@ public final class Hub: @unchecked Sendable {
     var loopForPeers: HubLoop? { loop }
 
     /// Loop thread: this loop's counters.
-    func localSnapshot() -> LoopSnapshot {
+    func localSnapshot(takingStall: Bool) -> LoopSnapshot {
         LoopSnapshot(metrics: fanOut.metrics, transport: loop?.transportStats ?? TransportStats(),
-                     loopStall: loop?.takeLongestCallback() ?? .zero)
+                     loopStall: takingStall ? loop?.takeLongestCallback() ?? .zero : .zero)
     }
 
     /// Tells this loop's router about the other loops; it adds them up in /metrics and /healthz.

@@ -66,5 +66,6 @@ public final class HubGroup: @unchecked Sendable {
 
     public func stop() {
         for hub in hubs { hub.stop() }
+        hubs[0].databaseWorkers.stop()
     }
 }

@@ -13,13 +13,13 @@ final class LoopPeers: @unchecked Sendable {
 
     /// Loop thread of `origin`. Calls `done` on that loop with every loop's snapshot, or
     /// with those that answered within `timeout` (a stopping loop may never answer).
-    func gather(on origin: HubLoop, timeout: Duration = .seconds(1), _ done: @escaping ([LoopSnapshot]) -> Void) {
+    func gather(on origin: HubLoop, takingStall: Bool, timeout: Duration = .seconds(1), _ done: @escaping ([LoopSnapshot]) -> Void) {
         let collector = Collector(expected: members.count, done: done)
         for (index, hub) in members.enumerated() {
             guard let loop = hub.loopForPeers else { continue }
             let h = UncheckedBox(hub), c = UncheckedBox(collector)
             loop.post { [weak origin] in
-                var taken = h.value.localSnapshot()
+                var taken = h.value.localSnapshot(takingStall: takingStall)
                 taken.loop = index
                 let snapshot = taken
                 origin?.post { c.value.add(snapshot) }
