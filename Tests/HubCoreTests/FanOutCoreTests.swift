@@ -198,6 +198,39 @@ final class FanOutCoreTests: XCTestCase {
         XCTAssertEqual(after, 0)
     }
 
+    /// The first read began before LISTEN was up and answers after it, with a gap queued:
+    /// the gap's backfill goes first, and the run row (changes made before LISTEN came up
+    /// were never notified) is still owed after it and read next. It was dropped, and the
+    /// card kept a state the run had left.
+    func testARunRefreshOwedBehindAGapBackfillIsStillRead() {
+        var core = FanOutCore(limits: limits)
+        let first = reads(core.subscribe(client, run: run, org: org, since: nil, depth: empty))
+        _ = core.listenChanged(connected: true, depth: empty)
+        notify(&core, items(3, 3))
+        let gap = reads(core.readDone(first[0], snapshot(seq: 0), depth: empty))
+        guard case .backfill(_, _, 0, false, _, _)? = gap.first, gap.count == 1 else { return XCTFail("the gap first: \(gap)") }
+        let next = core.readDone(gap[0], .page(page(1, 3), runEvent: nil), depth: empty)
+        guard case .backfill(_, _, 3, true, _, _)? = reads(next).first else { return XCTFail("the run row next: \(next)") }
+        let paused = runEvent("paused").event
+        let out = core.readDone(reads(next)[0], .page(.empty, runEvent: Array(paused.utf8)), depth: empty)
+        XCTAssertEqual(sent(out), ["[" + paused + "]"])
+        XCTAssertTrue(reads(out).isEmpty, "settled")
+    }
+
+    /// A run row read before a change and answered after its notification went out is older
+    /// than what the clients have: it is not sent over it.
+    func testARunRowReadOlderThanANotifiedChangeIsNotSentOverIt() {
+        var core = liveCore(at: 0)
+        _ = core.listenChanged(connected: false, depth: empty)
+        let refresh = reads(core.listenChanged(connected: true, depth: empty))
+        guard case .backfill(_, _, _, true, _, _)? = refresh.first else { return XCTFail("a refresh: \(refresh)") }
+        let paused = runEvent("paused")
+        notify(&core, paused.payload)
+        XCTAssertEqual(sent(core.flush(depth: empty)), ["[" + paused.event + "]"])
+        let out = core.readDone(refresh[0], .page(.empty, runEvent: Array(runEvent("running").event.utf8)), depth: empty)
+        XCTAssertTrue(sent(out).isEmpty, "the older row stays unsent: \(sent(out))")
+    }
+
     func testASlowClientIsClosedOnceAndFreedAtOnce() {
         var core = liveCore(at: 0)
         let full: QueueDepth = { _ in self.limits.maxQueuedBytesPerClient }

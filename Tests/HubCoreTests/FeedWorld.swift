@@ -25,6 +25,8 @@ struct FeedWorld {
         /// Per run: the last item sequence number received (kept across reconnects and
         /// unsubscribes: the `since` of the next subscribe).
         var last: [String: Int64] = [:]
+        /// Per run: the version of the latest run state received since subscribing.
+        var state: [String: Int] = [:]
     }
 
     let org: UUID
@@ -37,6 +39,8 @@ struct FeedWorld {
     /// Items committed per run (sequence numbers 1...n), and run state versions.
     var table: [String: Int64] = [:]
     var runVersion = 0
+    /// The version of each run's row as the table holds it now.
+    var runStates: [String: Int] = [:]
     var listening = false
     /// Notifications on the LISTEN socket, in arrival order.
     var inbox: [[UInt8]] = []
@@ -67,6 +71,7 @@ struct FeedWorld {
         self.random = random
         for key in keys {
             table[key] = 0
+            runStates[key] = 0
             events[key] = []
         }
     }
@@ -107,8 +112,10 @@ struct FeedWorld {
     /// A run state change (a state-only wave: coalesced for backed-up clients).
     mutating func runChanged(_ run: Int) {
         runVersion += 1
-        guard listening else { return }
         let key = keys[run]
+        runStates[key] = runVersion
+        note("run \(key.prefix(4)) changes to v\(runVersion) listening \(listening)")
+        guard listening else { return }
         let event = "{\"type\":\"run\",\"run\":\"\(key)\",\"v\":\(runVersion)}"
         inbox.append(Array("{\"k\":\"run\",\"org\":\"\(org.uuidString.lowercased())\",\"run\":\"\(key)\",\"seq\":0,\"status_changed\":false,\"ev\":\(event)}".utf8))
     }
@@ -124,6 +131,12 @@ struct FeedWorld {
             try perform(core.notified(p, bytes, depth: depth))
         }
         try perform(core.flush(depth: depth))
+    }
+
+    /// Both are run-row notifications of the same run.
+    func sameRunRow(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard let p = NotificationPayload.parse(a), let q = NotificationPayload.parse(b) else { return false }
+        return p.kind == .run && q.kind == .run && p.run == q.run
     }
 
     mutating func listen(_ up: Bool) throws {
@@ -153,7 +166,7 @@ struct FeedWorld {
             if runSeq < table[key]! { stats.staleSnapshots += 1 }
             let items = since.map { page(key, after: $0, limit: limits.pageSize) }
                 ?? page(key, after: max(0, runSeq - Int64(limits.snapshotItems)), limit: limits.snapshotItems)
-            answeredReads.append((read, .snapshot(RunEventSnapshot(runEvent: Array("{\"type\":\"run\",\"run\":\"\(key)\"}".utf8),
+            answeredReads.append((read, .snapshot(RunEventSnapshot(runEvent: runEvent(key),
                                                                     runSeq: runSeq, items: items))))
         case .replay(_, let run, _, let after, _):
             stats.replays += 1
@@ -162,9 +175,12 @@ struct FeedWorld {
             stats.backfills += 1
             let key = run.uuidString.lowercased()
             answeredReads.append((read, .page(page(key, after: after, limit: limits.pageSize),
-                                              runEvent: refreshRun ? Array("{\"type\":\"run\",\"run\":\"\(key)\",\"v\":0}".utf8) : nil)))
+                                              runEvent: refreshRun ? runEvent(key) : nil)))
         }
     }
+
+    /// The run's event as a read of its row finds it now.
+    func runEvent(_ key: String) -> [UInt8] { Array("{\"type\":\"run\",\"run\":\"\(key)\",\"v\":\(runStates[key]!)}".utf8) }
 
     func page(_ key: String, after: Int64, limit: Int) -> ItemEventPage {
         let last = table[key]!
@@ -208,6 +224,7 @@ struct FeedWorld {
             clients[id]!.fresh.remove(key)
         }
         clients[id]!.following[key] = false
+        clients[id]!.state[key] = nil
         try perform(core.subscribe(id, run: runs[run], org: org, since: since, depth: depth))
     }
 
@@ -302,10 +319,13 @@ struct FeedWorld {
         let isSnapshot = frame.count > 10 && frame[0] == UInt8(ascii: "{") && frame[9] == UInt8(ascii: "s")  // {"type":"snapshot"
         var seen: [(key: String, seq: Int64)] = []
         Self.scanItems(frame) { seen.append(($0, $1)) }
+        var states: [(key: String, version: Int64)] = []
+        Self.scan(frame, Self.runHead) { states.append(($0, $1)) }
         if isSnapshot {
             guard let (key, runSeq) = snapshotHeader(frame), clients[id]!.following[key] == false else { return }
             clients[id]!.following[key] = true
             try check(id, key, seen.map(\.seq), isSnapshot: true)
+            for (key, version) in states where clients[id]!.following[key] == true { try checkState(id, key, version) }
             // Without `since` the stream goes on after the run's seq as the snapshot saw it.
             if clients[id]!.fresh.contains(key) { clients[id]!.last[key] = max(clients[id]!.last[key] ?? 0, runSeq) }
             return
@@ -313,6 +333,14 @@ struct FeedWorld {
         for (key, seq) in seen where clients[id]!.following[key] == true {
             try check(id, key, [seq], isSnapshot: false)
         }
+        for (key, version) in states where clients[id]!.following[key] == true { try checkState(id, key, version) }
+    }
+
+    /// The state a client shows: the newest version it got. An older one may still arrive (a
+    /// read that began before a change and answers after it); clients order run states by
+    /// `updated_at` (docs/PROTOCOL.md), as the version does here.
+    mutating func checkState(_ id: FeedClientID, _ key: String, _ version: Int64) throws {
+        clients[id]!.state[key] = max(clients[id]!.state[key] ?? 0, Int(version))
     }
 
     /// Each item right after the one before: exactly once, in order.
@@ -338,17 +366,22 @@ struct FeedWorld {
     }
 
     /// Calls `found` for each `{"type":"item","run":"<key>","seq":N` in `bytes`.
-    static func scanItems(_ bytes: [UInt8], _ found: (String, Int64) -> Void) {
+    static func scanItems(_ bytes: [UInt8], _ found: (String, Int64) -> Void) { scan(bytes, itemHead, found) }
+
+    /// Calls `found` for each `<head><key>","<one-letter-or-three-letter field>":N` in `bytes`
+    /// (`{"type":"item","run":"<key>","seq":N` or `{"type":"run","run":"<key>","v":N`).
+    static func scan(_ bytes: [UInt8], _ head: [UInt8], _ found: (String, Int64) -> Void) {
+        let fieldSkip = head == itemHead ? 8 : 6  // `","seq":` or `","v":`
         bytes.withUnsafeBufferPointer { p in
             var i = 0
-            while i + itemHead.count + 36 < p.count {
-                guard p[i] == 123, p[i + 9] == 105, p[i + 13] == 34, matches(p, at: i, itemHead) else {  // `{`, `i`tem, `"`
+            while i + head.count + 36 < p.count {
+                guard p[i] == 123, p[i + 9] == head[9], matches(p, at: i, head) else {  // `{`, `i`tem or `r`un
                     i += 1
                     continue
                 }
-                let keyStart = i + itemHead.count
+                let keyStart = i + head.count
                 let key = String(decoding: UnsafeBufferPointer(rebasing: p[keyStart..<(keyStart + 36)]), as: UTF8.self)
-                var j = keyStart + 36 + 8  // `","seq":`
+                var j = keyStart + 36 + fieldSkip
                 var seq: Int64 = 0
                 while j < p.count, p[j] >= 48, p[j] <= 57 {
                     seq = seq * 10 + Int64(p[j] - 48)
@@ -361,6 +394,7 @@ struct FeedWorld {
     }
 
     static let itemHead = Array("{\"type\":\"item\",\"run\":\"".utf8)
+    static let runHead = Array("{\"type\":\"run\",\"run\":\"".utf8)
 
     static func matches(_ p: UnsafeBufferPointer<UInt8>, at i: Int, _ literal: [UInt8]) -> Bool {
         guard i + literal.count <= p.count else { return false }
@@ -403,6 +437,9 @@ struct FeedWorld {
             for (key, hasSnapshot) in client.following {
                 guard hasSnapshot, client.last[key] ?? 0 == table[key]! else {
                     throw Failure(description: "client \(client.id) stalled on \(key.prefix(8)): has \(client.last[key] ?? 0) of \(table[key]!), snapshot \(hasSnapshot)")
+                }
+                guard client.state[key] == runStates[key] else {
+                    throw Failure(description: "client \(client.id) shows \(key.prefix(8)) at state v\(client.state[key] ?? -1), the row is at v\(runStates[key]!)")
                 }
             }
             let queue = core.clients[client.id] ?? ClientQueue()

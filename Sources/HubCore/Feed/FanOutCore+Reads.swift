@@ -22,6 +22,7 @@ extension FanOutCore {
         if refreshRun { feeds[key]?.refreshRun = true }
         guard let feed = feeds[key], let last = feed.lastSeq, let org = feed.org, !feed.backfilling else { return }
         feeds[key]!.backfilling = true
+        if feed.refreshRun { feeds[key]!.runNotesAtRefresh = feed.runNotes }
         b.actions.append(.read(.backfill(run: feed.runID, org: org, after: last, refreshRun: feed.refreshRun,
                                          ticket: feed.ticket, epoch: readEpoch)))
     }
@@ -78,8 +79,8 @@ extension FanOutCore {
                 let key = core.topicKey(runID)
                 guard core.feeds[key]?.cursors[client]?.ticket == ticket else { return }
                 b.actions.append(.wake(afterMilliseconds: 500, .replay(client: client, run: runID, ticket: ticket)))
-            case (.backfill(let runID, _, _, _, let ticket, let epoch), .page(let page, let runEvent)):
-                core.backfillRead(runID, ticket, epoch, page, runEvent, &b)
+            case (.backfill(let runID, _, _, let refreshedRun, let ticket, let epoch), .page(let page, let runEvent)):
+                core.backfillRead(runID, ticket, epoch, page, refreshedRun: refreshedRun, runEvent, &b)
             case (.backfill(let runID, _, _, _, let ticket, _), _):
                 // Stays `backfilling` until the retry, so notifications keep queueing in order.
                 guard core.feeds[core.topicKey(runID)]?.ticket == ticket else { return }
@@ -216,16 +217,22 @@ extension FanOutCore {
         markDirty(key)
     }
 
-    mutating func backfillRead(_ runID: UUID, _ ticket: Int, _ epoch: Int, _ page: ItemEventPage, _ runEvent: [UInt8]?, _ b: inout Batch) {
+    mutating func backfillRead(_ runID: UUID, _ ticket: Int, _ epoch: Int, _ page: ItemEventPage, refreshedRun: Bool,
+                               _ runEvent: [UInt8]?, _ b: inout Batch) {
         let key = topicKey(runID)
         guard feeds[key]?.ticket == ticket else { return }
         feeds[key]!.backfilling = false
-        if feeds[key]!.refreshRun, !missedNotifications(since: epoch) { feeds[key]!.refreshRun = false }
+        // Only a read that carried the run row settles a refresh: one asked for while a plain
+        // backfill was in flight is still owed (else a state change made while LISTEN was
+        // down is never sent).
+        if feeds[key]!.refreshRun, refreshedRun, !missedNotifications(since: epoch) { feeds[key]!.refreshRun = false }
         feeds[key]!.take(page)
-        if let runEvent { feeds[key]!.takeRunEvent(runEvent) }
+        // A run event notified after this read began is at least as new as the row it read.
+        if refreshedRun, let runEvent, feeds[key]!.runNotes == feeds[key]!.runNotesAtRefresh { feeds[key]!.takeRunEvent(runEvent) }
         markDirty(key)
-        if page.events.count == limits.pageSize || missedNotifications(since: epoch) {
-            // More to read, or LISTEN came back during the read: read on before the queue.
+        if page.events.count == limits.pageSize || missedNotifications(since: epoch) || feeds[key]!.refreshRun {
+            // More to read, LISTEN came back during the read, or the run row is still owed:
+            // read on before the queue.
             flush(&b)
             startBackfill(key, refreshRun: false, &b)
             return

@@ -29,6 +29,12 @@ public struct RunFeed: Sendable {
     public internal(set) var backfilling = false
     /// The next backfill also re-reads the run event (after a LISTEN outage).
     var refreshRun = false
+    /// Run events notified so far. A run event read from the table is only newer than
+    /// the last notified one when none was notified after the read began: every change
+    /// after LISTEN came up is notified, in commit order, with the whole row.
+    var runNotes = 0
+    /// `runNotes` when the backfill that re-reads the run event was asked for.
+    var runNotesAtRefresh = 0
     public internal(set) var queued: [ItemsNote] = []
     public internal(set) var wave = EventWave()
     /// Latest run event of this drain (coalesced: latest wins).
@@ -74,6 +80,7 @@ public struct RunFeed: Sendable {
     }
 
     mutating func takeRunEvent(_ event: [UInt8]) {
+        runNotes += 1
         pendingRun = event
         dirty = true
     }
