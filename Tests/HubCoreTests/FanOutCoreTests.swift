@@ -188,7 +188,8 @@ final class FanOutCoreTests: XCTestCase {
         _ = core.listenChanged(connected: true, depth: empty)
         let other: FeedClientID = 8
         let slow = reads(core.subscribe(other, run: run, org: org, since: nil, depth: empty))[0]
-        let fast = reads(core.subscribe(client, run: run, org: org, since: nil, depth: empty))[0]
+        // Another question (a `since`), so its own read rather than a share of the first.
+        let fast = reads(core.subscribe(client, run: run, org: org, since: 1, depth: empty))[0]
         notify(&core, items(1, 3))
         _ = core.readDone(fast, snapshot(seq: 3, items: page(2, 3)), depth: empty)
         // The older read saw the run at 0; the topic already took 1...3 from the queue.
@@ -229,6 +230,34 @@ final class FanOutCoreTests: XCTestCase {
         XCTAssertEqual(sent(core.flush(depth: empty)), ["[" + paused.event + "]"])
         let out = core.readDone(refresh[0], .page(.empty, runEvent: Array(runEvent("running").event.utf8)), depth: empty)
         XCTAssertTrue(sent(out).isEmpty, "the older row stays unsent: \(sent(out))")
+    }
+
+    /// Subscribers asking the same question while its read is in flight share that read and
+    /// one snapshot frame; once the topic hands out a wave, a newcomer asks again.
+    func testSubscribersWithTheSameQuestionShareOneReadUntilTheNextWave() {
+        var core = FanOutCore(limits: limits)
+        _ = core.listenChanged(connected: true, depth: empty)
+        let first = reads(core.subscribe(1, run: run, org: org, since: nil, depth: empty))
+        XCTAssertEqual(first.count, 1)
+        XCTAssertTrue(reads(core.subscribe(2, run: run, org: org, since: nil, depth: empty)).isEmpty, "joins the read in flight")
+        XCTAssertEqual(reads(core.subscribe(3, run: run, org: org, since: 2, depth: empty)).count, 1, "another since, another read")
+        let out = core.readDone(first[0], snapshot(seq: 2, items: page(1, 2)), depth: empty)
+        let frames = out.compactMap { if case .send(let id, let f, _) = $0 { (id, f) } else { nil } }
+        XCTAssertEqual(frames.map(\.0), [1, 2] as [FeedClientID])
+        XCTAssertTrue(frames[0].1 === frames[1].1, "one frame for both")
+        XCTAssertEqual(core.snapshotsShared, 1)
+
+        let asked = reads(core.subscribe(4, run: run, org: org, since: nil, depth: empty))
+        XCTAssertEqual(asked.count, 1)
+        notify(&core, items(3, 3))
+        _ = core.flush(depth: empty)
+        let again = reads(core.subscribe(5, run: run, org: org, since: nil, depth: empty))
+        XCTAssertEqual(again.count, 1, "the topic handed out item 3 after the read was asked: a newcomer asks again")
+        // The asker leaves before the answer: the one who joined still gets it.
+        XCTAssertTrue(reads(core.subscribe(6, run: run, org: org, since: nil, depth: empty)).isEmpty)
+        core.clientClosed(5)
+        let late = core.readDone(again[0], snapshot(seq: 3, items: page(2, 3)), depth: empty)
+        XCTAssertEqual(late.compactMap { if case .send(let id, _, _) = $0 { id } else { nil } }, [6] as [FeedClientID])
     }
 
     func testASlowClientIsClosedOnceAndFreedAtOnce() {

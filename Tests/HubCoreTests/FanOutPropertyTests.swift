@@ -6,8 +6,9 @@ import XCTest
 /// Seeded random interleavings of everything that can happen around the fan-out: commits
 /// (inline or too big to inline), duplicate, late and lost notifications, LISTEN outages,
 /// table reads that answer late or fail, replay pages, slow clients closed 4008 and
-/// reconnecting with `since`, unsubscribe and resubscribe, held state updates. Each client
-/// gets each item exactly once, in order, and never holds more than its bound.
+/// reconnecting with `since`, unsubscribe and resubscribe, held state updates, first reads
+/// shared by subscribers. Each client gets each item exactly once, in order, never holds more
+/// than its bound, and ends with its run's latest state.
 final class FanOutPropertyTests: XCTestCase {
     static let interleavings = 10_000
     /// Interleavings run in lanes side by side; each lane is its own salted stream of the seed.
@@ -38,7 +39,7 @@ final class FanOutPropertyTests: XCTestCase {
         }
         if let failure = findings.failure { return XCTFail("\(failure) \(seed.seedNote)") }
         // The interleavings reached the paths they are meant to test.
-        for path in ["closedSlow", "replays", "backfills", "staleSnapshots", "failedReads", "resubscribes", "interleavings"] {
+        for path in ["closedSlow", "replays", "backfills", "staleSnapshots", "failedReads", "resubscribes", "sharedReads", "interleavings"] {
             XCTAssertGreaterThan(findings.totals[path] ?? 0, 0, "no interleaving took \(path) \(seed.seedNote)")
         }
         XCTAssertEqual(findings.totals["interleavings"], Self.interleavings)
@@ -66,7 +67,8 @@ final class FanOutPropertyTests: XCTestCase {
             random = world.random
             let s = world.stats
             stats.merge(["closedSlow": s.closedSlow, "replays": s.replays, "backfills": s.backfills, "staleSnapshots": s.staleSnapshots,
-                         "failedReads": s.failedReads, "resubscribes": s.resubscribes, "interleavings": 1], uniquingKeysWith: +)
+                         "failedReads": s.failedReads, "resubscribes": s.resubscribes,
+                         "sharedReads": world.core.snapshotsShared, "interleavings": 1], uniquingKeysWith: +)
         }
         return (nil, stats)
     }

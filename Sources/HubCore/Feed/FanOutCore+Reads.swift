@@ -55,7 +55,7 @@ extension FanOutCore {
                 let key = core.topicKey(runID)
                 guard let sub = core.feeds[key]?.cursors[client], sub.ticket == ticket,
                       case .snapshot(let since, _, _) = sub.phase, core.clients[client]?.closed == false else { return }
-                b.actions.append(.read(.snapshot(client: client, run: runID, org: sub.org, since: since, ticket: ticket, epoch: core.readEpoch)))
+                core.requestSnapshot(client, key, runID: runID, org: sub.org, since: since, ticket: ticket, &b)
             case .backfill(let runID, let ticket):
                 let key = core.topicKey(runID)
                 guard core.feeds[key]?.ticket == ticket else { return }
@@ -69,10 +69,8 @@ extension FanOutCore {
     public mutating func readDone(_ read: FeedRead, _ result: FeedReadResult, depth: @escaping QueueDepth) -> [FeedAction] {
         run(depth) { core, b in
             switch (read, result) {
-            case (.snapshot(let client, let runID, _, _, let ticket, let epoch), .snapshot(let snapshot)):
-                core.snapshotRead(client, runID, ticket, epoch, snapshot, &b)
-            case (.snapshot(let client, let runID, _, _, let ticket, _), _):
-                core.snapshotFailed(client, runID, ticket, &b)
+            case (.snapshot, _):
+                core.snapshotAnswered(read, result, &b)
             case (.replay(let client, let runID, _, _, let ticket), .page(let page, _)):
                 core.replayRead(client, runID, ticket, page, &b)
             case (.replay(let client, let runID, _, _, let ticket), _):
@@ -105,8 +103,9 @@ extension FanOutCore {
         b.actions.append(.error(client, ProtocolError(.unavailable, "the database is not reachable; subscribe again"), topic: "run:" + key))
     }
 
+    /// `frame`: the snapshot frame, built by the first of the subscribers sharing the read.
     mutating func snapshotRead(_ client: FeedClientID, _ runID: UUID, _ ticket: Int, _ epoch: Int,
-                                       _ snapshot: RunEventSnapshot?, _ b: inout Batch) {
+                               _ snapshot: RunEventSnapshot?, frame: inout FeedFrame?, _ b: inout Batch) {
         let key = topicKey(runID), topic = "run:" + key
         guard var sub = feeds[key]?.cursors[client], sub.ticket == ticket, clients[client]?.closed == false,
               case .snapshot(let since, let attempts, let confirming) = sub.phase else { return }
@@ -139,9 +138,12 @@ extension FanOutCore {
             // Commits between this read and LISTEN coming up were never notified.
             if missedNotifications(since: epoch) { startBackfill(key, refreshRun: true, &b) }
         }
-        var text = Array("{\"type\":\"snapshot\",\"topic\":\"\(topic)\",\"seq\":\(snapshot.runSeq),\"run\":".utf8)
-        text += snapshot.runEvent
-        text += Array(",\"items\":".utf8) + snapshot.items.events.jsonArray() + [UInt8(ascii: "}")]
+        if frame == nil {
+            var text = Array("{\"type\":\"snapshot\",\"topic\":\"\(topic)\",\"seq\":\(snapshot.runSeq),\"run\":".utf8)
+            text += snapshot.runEvent
+            text += Array(",\"items\":".utf8) + snapshot.items.events.jsonArray() + [UInt8(ascii: "}")]
+            frame = FeedFrame(text, mergeable: false)
+        }
         if since == nil {
             // The items are read after the run row: they may reach past its seq.
             sub.cursor.advance(to: max(snapshot.runSeq, snapshot.items.hi))
@@ -151,7 +153,7 @@ extension FanOutCore {
         let more = since != nil && snapshot.items.events.count == limits.pageSize
         sub.phase = more ? .replaying : .live
         feeds[key]!.cursors[client] = sub
-        send(client, FeedFrame(text, mergeable: false), events: snapshot.items.events.count + 1, &b)
+        send(client, frame!, events: snapshot.items.events.count + 1, &b)
         if more { replay(client, key, &b) } else { goLive(client, key, &b) }
         // Notifications queued during the read are in the topic's wave now; without a
         // flush here they would wait for the next notification, which may never come.

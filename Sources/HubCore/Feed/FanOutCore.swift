@@ -22,6 +22,10 @@ public struct FanOutCore: Sendable {
     var nextTicket = 0
     /// Topic keys by run id, so answers and timers find their topic without reformatting the id.
     var runKeys: [UUID: String] = [:]
+    /// First reads in flight, by the asker's ticket, with who joined them.
+    var sharedSnapshots: [Int: SharedSnapshot] = [:]
+    /// Subscribers answered by a read another subscriber asked for.
+    public internal(set) var snapshotsShared = 0
 
     public init(limits: FeedLimits) { self.limits = limits }
 
@@ -71,7 +75,7 @@ public struct FanOutCore: Sendable {
             core.feeds[key]!.cursors[client] = RunCursor(cursor: cursor, since: since, ticket: core.nextTicket, org: org)
             core.clients[client, default: ClientQueue()].runs.insert(key)
             core.runSubscriptions += 1
-            b.actions.append(.read(.snapshot(client: client, run: runID, org: org, since: since, ticket: core.nextTicket, epoch: core.readEpoch)))
+            core.requestSnapshot(client, key, runID: runID, org: org, since: since, ticket: core.nextTicket, &b)
         }
     }
 
@@ -144,7 +148,10 @@ public struct FanOutCore: Sendable {
         for key in keys {
             guard feeds[key] != nil else { continue }
             let wave = feeds[key]!.takeWave()
-            if !wave.isEmpty { deliver(wave, key, &b) }
+            if !wave.isEmpty {
+                closeQuestions(key)
+                deliver(wave, key, &b)
+            }
         }
     }
 

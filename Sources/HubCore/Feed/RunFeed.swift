@@ -44,6 +44,9 @@ public struct RunFeed: Sendable {
     public internal(set) var latestRunEvent: [UInt8]?
     public internal(set) var dirty = false
     public internal(set) var cursors: [FeedClientID: RunCursor] = [:]
+    /// First reads in flight that a newcomer may still share, by question (the value is the
+    /// asker's ticket); closed by the next wave.
+    var openQuestions: [SnapshotQuestion: Int] = [:]
 
     init(runID: UUID, key: String, ticket: Int) {
         self.runID = runID

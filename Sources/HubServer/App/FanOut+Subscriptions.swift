@@ -66,23 +66,37 @@ extension FanOut {
         let topic = orgTopics[key] ?? { let t = OrgTopic(key: key, orgID: orgID); orgTopics[key] = t; return t }()
         topic.subscribers[ObjectIdentifier(client)] = client
         let epoch = core.listenEpoch, listening = metrics.listenConnected
+        // A page load by many users at once asks one read, answered with one frame.
+        if let share = topic.openSnapshot, share.epoch == epoch, share.listening == listening {
+            share.waiters.append(client)
+            metrics.snapshotsShared += 1
+            return
+        }
+        let share = OrgSnapshotShare(first: client, epoch: epoch, listening: listening)
+        topic.openSnapshot = share
         let events = self.events
         offLoop({ try events.orgSnapshotRead(org: orgID) }, then: { fanOut, result in
-            guard client.orgSubscribed, client.session.isOpen else { return }
+            if topic.openSnapshot === share { topic.openSnapshot = nil }
+            let waiting = share.waiters.filter { $0.orgSubscribed && $0.session.isOpen }
             switch result {
             case .success(let (runs, badge)):
                 var text = Array("{\"type\":\"snapshot\",\"topic\":\"org\",\"runs\":".utf8)
                 text += runs.map(\.event).jsonArray()
                 text += Array(",\"badge\":".utf8) + badge + [UInt8(ascii: "}")]
-                fanOut.perform(fanOut.core.send(FeedFrame(text, mergeable: false), events: runs.count + 1, to: client.id, depth: fanOut.depth))
+                let frame = FeedFrame(text, mergeable: false)
+                for client in waiting {
+                    fanOut.perform(fanOut.core.send(frame, events: runs.count + 1, to: client.id, depth: fanOut.depth))
+                }
                 // LISTEN came up (again) during the read: what it missed is re-read.
-                if fanOut.metrics.listenConnected && (!listening || epoch != fanOut.core.listenEpoch) { fanOut.refreshOrg(topic) }
+                if !waiting.isEmpty, fanOut.metrics.listenConnected && (!listening || epoch != fanOut.core.listenEpoch) { fanOut.refreshOrg(topic) }
             case .failure(let error):
                 // Answered and dropped, never left subscribed without a snapshot: the
                 // client asks again (client.js retries `unavailable` topics).
-                fanOut.logger.warning("org snapshot failed: \(error)")
-                fanOut.removeOrgSubscription(client)
-                fanOut.sendControl(JSONText.error(ProtocolError(.unavailable, "the database is not reachable; subscribe again"), topic: "org"), to: client)
+                if !waiting.isEmpty { fanOut.logger.warning("org snapshot failed: \(error)") }
+                for client in waiting {
+                    fanOut.removeOrgSubscription(client)
+                    fanOut.sendControl(JSONText.error(ProtocolError(.unavailable, "the database is not reachable; subscribe again"), topic: "org"), to: client)
+                }
             }
         })
     }

@@ -105,6 +105,7 @@ final class FanOut: @unchecked Sendable {
             topic.pendingBadge = nil
             let events = Array(runs.values) + warnings + (badge.map { [$0] } ?? [])
             guard !events.isEmpty else { continue }
+            topic.openSnapshot = nil  // a newcomer would miss this frame: it asks its own read
             let frame = FeedFrame(events.jsonArray(), mergeable: true)
             let state = runs.map { (key: "run:" + $0.key, event: $0.value) } + (badge.map { [(key: "badge", event: $0)] } ?? [])
             for client in topic.subscribers.values where client.session.isOpen {
@@ -154,6 +155,7 @@ final class FanOut: @unchecked Sendable {
             }
         }
         metrics.subscriptions = core.runSubscriptions + orgSubscriptions
+        metrics.runSnapshotsShared = core.snapshotsShared
     }
 
     func sendControl(_ text: String, to client: ClientState) {

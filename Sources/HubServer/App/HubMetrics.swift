@@ -16,6 +16,10 @@ struct HubMetrics {
     var slowClientBytesAtClose = 0
     var listenReconnects = 0
     var backfills = 0
+    /// Subscribers answered by a first read another subscriber asked for (org topics; run
+    /// topics count in the core).
+    var snapshotsShared = 0
+    var runSnapshotsShared = 0
     var webSocketsRefusedPerToken = 0
     var listenConnected = false
     var lastNotificationAt: ContinuousClock.Instant?
@@ -51,6 +55,8 @@ struct HubMetrics {
         metric("hub_slow_client_bytes_at_close", "gauge", "Bytes the last slow client held (queued, buffered, held) when closed.", "\(slowClientBytesAtClose)")
         metric("hub_listen_reconnects_total", "counter", "LISTEN connection re-establishments.", "\(listenReconnects)")
         metric("hub_backfills_total", "counter", "Reads of missed items from the tables.", "\(backfills)")
+        metric("hub_snapshot_reads_shared_total", "counter", "Subscribers answered by a first read another subscriber asked for.",
+               "\(snapshotsShared + runSnapshotsShared)")
         metric("hub_listen_connected", "gauge", "1 while the LISTEN connection is up.", listenConnected ? "1" : "0")
         metric("hub_http_held_request_bytes", "gauge", "Body bytes held by unfinished HTTP requests.", "\(transport.heldRequestBytes)")
         metric("hub_http_held_request_bytes_peak", "gauge", "Most body bytes ever held by unfinished HTTP requests.", "\(transport.peakHeldRequestBytes)")

@@ -44,6 +44,8 @@ extension HubMetrics {
         slowClientBytesAtClose = max(slowClientBytesAtClose, o.slowClientBytesAtClose)
         listenReconnects += o.listenReconnects
         backfills += o.backfills
+        snapshotsShared += o.snapshotsShared
+        runSnapshotsShared += o.runSnapshotsShared
         webSocketsRefusedPerToken += o.webSocketsRefusedPerToken
         listenConnected = listenConnected && o.listenConnected
         lastNotificationAt = [lastNotificationAt, o.lastNotificationAt].compactMap { $0 }.max()

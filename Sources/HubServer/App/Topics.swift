@@ -29,6 +29,22 @@ final class ClientState: @unchecked Sendable {
     var id: FeedClientID { session.id }
 }
 
+/// An org snapshot read in flight and the subscribers it answers, in the order they came.
+// @unchecked Sendable: loop thread only.
+final class OrgSnapshotShare: @unchecked Sendable {
+    var waiters: [ClientState]
+    /// The LISTEN state it was asked under: a read that spans a change may have missed
+    /// notifications, and a newcomer under another state asks its own.
+    let epoch: Int
+    let listening: Bool
+
+    init(first: ClientState, epoch: Int, listening: Bool) {
+        self.waiters = [first]
+        self.epoch = epoch
+        self.listening = listening
+    }
+}
+
 /// One org's fan-out state for the nav badge and run list (exists while subscribed).
 // @unchecked Sendable: loop thread only.
 final class OrgTopic: @unchecked Sendable {
@@ -47,6 +63,9 @@ final class OrgTopic: @unchecked Sendable {
     var recountInFlight = false
     var recountAgain = false
     var dirty = false
+    /// The org snapshot read in flight that a newcomer may still share: closed once the
+    /// topic has sent anything since it was asked (see `FanOutCore+SharedReads`).
+    var openSnapshot: OrgSnapshotShare?
 
     init(key: String, orgID: UUID) {
         self.key = key
