@@ -21,9 +21,9 @@ public struct HubLoopConfig: Sendable {
     public var maxHTTPBodyBytes: Int = 1 << 20
     /// Per-connection lws receive buffer for WebSocket input. Messages bigger than this
     /// arrive in pieces and are reassembled; keep it small: lws allocates it for every
-    /// connection. Measured server RSS per idle connection is about 2.2 KB + this
-    /// (≈ 3.2 KB with 1024, i.e. ~32 MB for 10,000 idle connections).
-    public var wsRxBufferBytes: Int = 1024
+    /// connection. Client messages are a few hundred bytes at most (subscribe, ping), so
+    /// 512, as the kit's c_hub; measured RSS per connection is about 2.2 KB + this.
+    public var wsRxBufferBytes: Int = 512
     /// Outgoing bytes a session may have queued before it is considered too slow and is
     /// closed with 1008 (policy violation). 0 disables the limit.
     public var maxQueuedBytesPerSession: Int = 16 << 20
