@@ -132,7 +132,12 @@ final class FanOut: @unchecked Sendable {
                     built[ObjectIdentifier(frame)] = shared
                     lastFrame = (frame, shared)
                 }
-                session.send(shared)
+                // Left for the socket's writable turn, where everything queued by then goes
+                // as one merged frame and one send(): written at once, every drain cost a
+                // send() per client, and at full rate the hub fell seconds behind on that
+                // alone (BENCHMARKS.md, S3). This is c_hub's way; at low rates it costs one
+                // poll() and no measurable latency.
+                session.send(shared, atOnce: false)
                 metrics.framesSent += 1
                 metrics.eventsSent += count
                 metrics.bytesQueued += shared.count

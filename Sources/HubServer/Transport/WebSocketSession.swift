@@ -76,8 +76,9 @@ public final class WebSocketSession {
     /// writeable callback. Ignored once closing/closed. If more than
     /// `maxQueuedBytesPerSession` would be queued the session is closed with 1008
     /// (lws 4.1 peers turn 1012–1014 into 1002, so "try again later" is not usable).
-    /// Loop thread.
-    public func send(_ frame: SharedFrame) {
+    /// Loop thread. `atOnce: false` leaves the frame for the socket's next writable turn,
+    /// where it merges with the frames queued after it.
+    public func send(_ frame: SharedFrame, atOnce: Bool = true) {
         assertOnLoop()
         guard isOpen else { return }
         let limit = loop.config.maxQueuedBytesPerSession
@@ -85,15 +86,15 @@ public final class WebSocketSession {
             closeImmediately(code: 1008, reason: "send queue overflow")
             return
         }
-        if loop.config.directWrites, writeDirectly(frame) { return }
+        if atOnce, loop.config.directWrites, writeDirectly(frame) { return }
         frames.append(frame)
         queuedBytes += frame.count
         requestWriteable()
     }
 
-    /// Writes `frame` at once when nothing is queued or pending: a fan-out wave then costs
-    /// one send() per client instead of one send() plus a poll() round trip through
-    /// WRITEABLE. lws keeps whatever the kernel does not accept and says so through
+    /// Writes `frame` at once when nothing is queued or pending: one send() instead of one
+    /// send() plus a poll() round trip through WRITEABLE (answers to the client's own
+    /// messages; fan-out waves are queued so they merge). lws keeps whatever the kernel does not accept and says so through
     /// `lws_partial_buffered` until it is flushed, so order is kept. Not
     /// `lws_send_pipe_choked`: it adds a poll() per client per wave (the largest user-space
     /// cost in a profile at full rate) to learn what the send() itself tells. Loop thread.
