@@ -26,9 +26,9 @@ struct SharedSnapshot: Sendable {
 extension FanOutCore {
     /// Asks for `client`'s first read, or joins the same question already in flight.
     mutating func requestSnapshot(_ client: FeedClientID, _ key: String, runID: UUID, org: UUID, since: Int64?,
-                                  ticket: Int, _ b: inout Batch) {
+                                  ticket: Int, mayJoin: Bool = true, _ b: inout Batch) {
         let question = SnapshotQuestion(org: org, since: since, epoch: readEpoch)
-        if let leader = feeds[key]?.openQuestions[question], sharedSnapshots[leader] != nil {
+        if mayJoin, let leader = feeds[key]?.openQuestions[question], sharedSnapshots[leader] != nil {
             sharedSnapshots[leader]!.joiners.append((client, ticket))
             snapshotsShared += 1
             return

@@ -77,7 +77,8 @@ extension FanOut {
         let events = self.events
         offLoop({ try events.orgSnapshotRead(org: orgID) }, then: { fanOut, result in
             if topic.openSnapshot === share { topic.openSnapshot = nil }
-            let waiting = share.waiters.filter { $0.orgSubscribed && $0.session.isOpen }
+            var seen = Set<ObjectIdentifier>()  // one snapshot each, however often it asked
+            let waiting = share.waiters.filter { $0.orgSubscribed && $0.session.isOpen && seen.insert(ObjectIdentifier($0)).inserted }
             switch result {
             case .success(let (runs, badge)):
                 var text = Array("{\"type\":\"snapshot\",\"topic\":\"org\",\"runs\":".utf8)
