@@ -104,7 +104,10 @@ final class FanOutCoreTests: XCTestCase {
 
     func testAGapOrAnEventlessPayloadIsReadFromTheTable() {
         var core = liveCore(at: 2)
-        let out = notify(&core, items(4, 5))
+        let gapped = notify(&core, items(4, 5))
+        XCTAssertTrue(reads(gapped).isEmpty, "first a moment for the missing notification")
+        guard let grace = wakes(gapped).first, case .gap = grace else { return XCTFail("no grace: \(gapped)") }
+        let out = core.woke(grace, depth: empty)
         guard case .backfill(_, _, let after, _, _, _)? = reads(out).first else { return XCTFail("no backfill: \(out)") }
         XCTAssertEqual(after, 2)
         XCTAssertEqual(core.feeds[key]?.lastSeq, 2, "nothing past the gap is taken until the table has been read")
@@ -207,7 +210,7 @@ final class FanOutCoreTests: XCTestCase {
         var core = FanOutCore(limits: limits)
         let first = reads(core.subscribe(client, run: run, org: org, since: nil, depth: empty))
         _ = core.listenChanged(connected: true, depth: empty)
-        notify(&core, items(3, 3))
+        notify(&core, items(3, 3, inline: false))
         let gap = reads(core.readDone(first[0], snapshot(seq: 0), depth: empty))
         guard case .backfill(_, _, 0, false, _, _)? = gap.first, gap.count == 1 else { return XCTFail("the gap first: \(gap)") }
         let next = core.readDone(gap[0], .page(page(1, 3), runEvent: nil), depth: empty)
@@ -258,6 +261,27 @@ final class FanOutCoreTests: XCTestCase {
         core.clientClosed(5)
         let late = core.readDone(again[0], snapshot(seq: 3, items: page(2, 3)), depth: empty)
         XCTAssertEqual(late.compactMap { if case .send(let id, _, _) = $0 { id } else { nil } }, [6] as [FeedClientID])
+    }
+
+    /// Two writers commit in another order than they took their sequence numbers: the items
+    /// after the gap wait a moment, the missing notification arrives, and both go out in
+    /// order without a table read. A gap that stays is read when the moment is over.
+    func testAGapFilledByTheNextNotificationIsNotRead() {
+        var core = liveCore(at: 0)
+        let early = notify(&core, items(3, 4))
+        XCTAssertTrue(reads(early).isEmpty)
+        XCTAssertTrue(sent(core.flush(depth: empty)).isEmpty, "nothing past the gap goes out")
+        XCTAssertTrue(reads(notify(&core, items(1, 2))).isEmpty)
+        XCTAssertEqual(sent(core.flush(depth: empty)), ["[" + (1...4).map(item).joined(separator: ",") + "]"])
+        XCTAssertTrue(reads(core.woke(wakes(early)[0], depth: empty)).isEmpty, "filled: nothing to read")
+        XCTAssertEqual(core.gapsFilled, 1)
+
+        let stays = notify(&core, items(6, 6))
+        XCTAssertEqual(wakes(stays).count, 1)
+        XCTAssertTrue(wakes(notify(&core, items(7, 7))).isEmpty, "one moment per gap")
+        guard case .backfill(_, _, 4, _, _, _)? = reads(core.woke(wakes(stays)[0], depth: empty)).first else {
+            return XCTFail("the gap is read once its moment is over")
+        }
     }
 
     func testASlowClientIsClosedOnceAndFreedAtOnce() {

@@ -39,7 +39,7 @@ final class FanOutPropertyTests: XCTestCase {
         }
         if let failure = findings.failure { return XCTFail("\(failure) \(seed.seedNote)") }
         // The interleavings reached the paths they are meant to test.
-        for path in ["closedSlow", "replays", "backfills", "staleSnapshots", "failedReads", "resubscribes", "sharedReads", "interleavings"] {
+        for path in ["closedSlow", "replays", "backfills", "staleSnapshots", "failedReads", "resubscribes", "sharedReads", "gapsFilled", "interleavings"] {
             XCTAssertGreaterThan(findings.totals[path] ?? 0, 0, "no interleaving took \(path) \(seed.seedNote)")
         }
         XCTAssertEqual(findings.totals["interleavings"], Self.interleavings)
@@ -68,7 +68,7 @@ final class FanOutPropertyTests: XCTestCase {
             let s = world.stats
             stats.merge(["closedSlow": s.closedSlow, "replays": s.replays, "backfills": s.backfills, "staleSnapshots": s.staleSnapshots,
                          "failedReads": s.failedReads, "resubscribes": s.resubscribes,
-                         "sharedReads": world.core.snapshotsShared, "interleavings": 1], uniquingKeysWith: +)
+                         "sharedReads": world.core.snapshotsShared, "gapsFilled": world.core.gapsFilled, "interleavings": 1], uniquingKeysWith: +)
         }
         return (nil, stats)
     }

@@ -54,13 +54,25 @@ extension FanOutCore {
             case .snapshot(let client, let runID, let ticket):
                 let key = core.topicKey(runID)
                 guard let sub = core.feeds[key]?.cursors[client], sub.ticket == ticket,
-                      case .snapshot(let since, _, _) = sub.phase, core.clients[client]?.closed == false else { return }
-                core.requestSnapshot(client, key, runID: runID, org: sub.org, since: since, ticket: ticket, &b)
+                      case .snapshot(let since, _, let confirming) = sub.phase, core.clients[client]?.closed == false else { return }
+                // A second look at the table must start after the wait: never a read asked before it.
+                core.requestSnapshot(client, key, runID: runID, org: sub.org, since: since, ticket: ticket, mayJoin: !confirming, &b)
             case .backfill(let runID, let ticket):
                 let key = core.topicKey(runID)
                 guard core.feeds[key]?.ticket == ticket else { return }
                 core.feeds[key]!.backfilling = false
                 core.startBackfill(key, refreshRun: false, &b)
+            case .gap(let runID, let ticket):
+                let key = core.topicKey(runID)
+                guard core.feeds[key]?.ticket == ticket, core.feeds[key]!.gapWaiting else { return }
+                core.feeds[key]!.gapWaiting = false
+                if core.feeds[key]!.fillFromQueue() {
+                    core.gapsFilled += 1
+                    core.markDirty(key)
+                    core.flush(&b)
+                } else {
+                    core.startBackfill(key, refreshRun: false, &b)
+                }
             }
         }
     }
@@ -212,9 +224,23 @@ extension FanOutCore {
         }
     }
 
+    /// One items notification into its topic: appended, left a moment for a gap to fill, or read.
+    mutating func take(_ note: ItemsNote, _ key: String, _ b: inout Batch) {
+        switch feeds[key]!.take(note) {
+        case .done:
+            break
+        case .read:
+            startBackfill(key, refreshRun: false, &b)
+        case .gap:
+            guard !feeds[key]!.gapWaiting else { return }
+            feeds[key]!.gapWaiting = true
+            b.actions.append(.wake(afterMilliseconds: limits.gapGraceMilliseconds, .gap(run: feeds[key]!.runID, ticket: feeds[key]!.ticket)))
+        }
+    }
+
     mutating func drain(_ notes: [ItemsNote], _ key: String, _ b: inout Batch) {
         for note in notes where feeds[key] != nil {
-            if feeds[key]!.take(note) { startBackfill(key, refreshRun: false, &b) }
+            take(note, key, &b)
         }
         markDirty(key)
     }

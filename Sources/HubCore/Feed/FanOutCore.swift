@@ -26,6 +26,8 @@ public struct FanOutCore: Sendable {
     var sharedSnapshots: [Int: SharedSnapshot] = [:]
     /// Subscribers answered by a read another subscriber asked for.
     public internal(set) var snapshotsShared = 0
+    /// Gaps that filled by themselves within `FeedLimits.gapGraceMilliseconds` (no read).
+    public internal(set) var gapsFilled = 0
 
     public init(limits: FeedLimits) { self.limits = limits }
 
@@ -119,8 +121,7 @@ public struct FanOutCore: Sendable {
         return run(depth) { core, b in
             switch p.kind {
             case .items:
-                let note = ItemsNote(lo: p.lo, hi: p.hi, events: p.events.map { bytes[$0] })
-                if core.feeds[key]!.take(note) { core.startBackfill(key, refreshRun: false, &b) }
+                core.take(ItemsNote(lo: p.lo, hi: p.hi, events: p.events.map { bytes[$0] }), key, &b)
             case .run:
                 if let range = p.events { core.feeds[key]!.takeRunEvent(Array(bytes[range])) }
             case .budgetWarning:

@@ -71,6 +71,8 @@ public enum FeedWake: Sendable, Equatable, Hashable {
     case replay(client: FeedClientID, run: UUID, ticket: Int)
     /// Retry a topic's failed backfill.
     case backfill(run: UUID, ticket: Int)
+    /// Read a topic's gap if it has not filled by now.
+    case gap(run: UUID, ticket: Int)
     /// Send held state updates to clients whose socket has drained.
     case release
 }
@@ -102,9 +104,12 @@ public struct FeedLimits: Sendable {
 
     /// Queue depth from which state updates are held and coalesced.
     public var coalesceThreshold: Int
+    /// How long items behind a gap wait for the missing notification before the gap is read.
+    public var gapGraceMilliseconds: Int
 
     public init(pageSize: Int = 500, snapshotItems: Int = 50, maxQueuedBytesPerClient: Int, snapshotAttempts: Int = 4,
-                coalesceThreshold: Int? = nil) {
+                coalesceThreshold: Int? = nil, gapGraceMilliseconds: Int = 20) {
+        self.gapGraceMilliseconds = gapGraceMilliseconds
         self.pageSize = pageSize
         self.snapshotItems = snapshotItems
         self.maxQueuedBytesPerClient = maxQueuedBytesPerClient

@@ -54,24 +54,55 @@ public struct RunFeed: Sendable {
         self.ticket = ticket
     }
 
-    /// Appends a notification's items to the wave; true when the table must be read first
-    /// (a gap: missed notifications, or a statement too large to inline its events).
-    mutating func take(_ note: ItemsNote) -> Bool {
+    /// What taking a notification needs next.
+    enum Take: Equatable {
+        case done
+        /// Items ahead of a gap: another statement's notification may still be on its way
+        /// (two writers commit in another order than they took their sequence numbers).
+        case gap
+        /// The table must be read (a statement too large to inline its events, or items
+        /// overlapping what was seen).
+        case read
+    }
+
+    /// A gap is being given a moment to fill before the table is read.
+    var gapWaiting = false
+
+    /// Appends a notification's items to the wave, with whatever waited behind a gap it fills.
+    mutating func take(_ note: ItemsNote) -> Take {
         guard let last = lastSeq, !backfilling else {
             queued.append(note)
-            return false
+            return .done
         }
-        if note.hi <= last { return false }
+        if note.hi <= last { return .done }
         // lo is a bounded sequence number (≥ 0), so `lo - 1` cannot overflow, while
         // `last + 1` could for a table value near Int64.max.
         if note.lo - 1 == last, let events = note.events {
-            wave.append(items: events, lo: note.lo, hi: note.hi)
-            lastSeq = note.hi
-            dirty = true
-            return false
+            append(events, note)
+            fillFromQueue()
+            return .done
         }
         queued.append(note)
-        return true
+        return note.events != nil && note.lo - 1 > last ? .gap : .read
+    }
+
+    private mutating func append(_ events: ArraySlice<UInt8>, _ note: ItemsNote) {
+        wave.append(items: events, lo: note.lo, hi: note.hi)
+        lastSeq = note.hi
+        dirty = true
+    }
+
+    /// Takes the queued notifications that now follow on, in order, and drops the ones seen.
+    /// True when the queue is empty: every gap filled without a read.
+    @discardableResult
+    mutating func fillFromQueue() -> Bool {
+        guard !queued.isEmpty, !backfilling else { return queued.isEmpty }
+        while let last = lastSeq, let i = queued.firstIndex(where: { $0.lo - 1 == last && $0.events != nil }) {
+            let note = queued.remove(at: i)
+            append(note.events!, note)
+        }
+        if let last = lastSeq { queued.removeAll { $0.hi <= last } }
+        return queued.isEmpty
     }
 
     /// Adds a page read from the table after `lastSeq`.

@@ -161,6 +161,7 @@ final class FanOut: @unchecked Sendable {
         }
         metrics.subscriptions = core.runSubscriptions + orgSubscriptions
         metrics.runSnapshotsShared = core.snapshotsShared
+        metrics.gapsFilled = core.gapsFilled
     }
 
     func sendControl(_ text: String, to client: ClientState) {

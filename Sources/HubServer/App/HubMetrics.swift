@@ -20,6 +20,8 @@ struct HubMetrics {
     /// topics count in the core).
     var snapshotsShared = 0
     var runSnapshotsShared = 0
+    /// Gaps in a run's items that filled by themselves (no table read).
+    var gapsFilled = 0
     var webSocketsRefusedPerToken = 0
     var listenConnected = false
     var lastNotificationAt: ContinuousClock.Instant?
@@ -57,6 +59,7 @@ struct HubMetrics {
         metric("hub_backfills_total", "counter", "Reads of missed items from the tables.", "\(backfills)")
         metric("hub_snapshot_reads_shared_total", "counter", "Subscribers answered by a first read another subscriber asked for.",
                "\(snapshotsShared + runSnapshotsShared)")
+        metric("hub_gaps_filled_total", "counter", "Gaps in a run's items filled by the late notification, without a table read.", "\(gapsFilled)")
         metric("hub_listen_connected", "gauge", "1 while the LISTEN connection is up.", listenConnected ? "1" : "0")
         metric("hub_http_held_request_bytes", "gauge", "Body bytes held by unfinished HTTP requests.", "\(transport.heldRequestBytes)")
         metric("hub_http_held_request_bytes_peak", "gauge", "Most body bytes ever held by unfinished HTTP requests.", "\(transport.peakHeldRequestBytes)")

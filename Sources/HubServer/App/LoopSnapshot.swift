@@ -46,6 +46,7 @@ extension HubMetrics {
         backfills += o.backfills
         snapshotsShared += o.snapshotsShared
         runSnapshotsShared += o.runSnapshotsShared
+        gapsFilled += o.gapsFilled
         webSocketsRefusedPerToken += o.webSocketsRefusedPerToken
         listenConnected = listenConnected && o.listenConnected
         lastNotificationAt = [lastNotificationAt, o.lastNotificationAt].compactMap { $0 }.max()
