@@ -4,7 +4,7 @@ process is killed with SIGKILL), the run goes on, and N clients come back at onc
 `since` = the last seq the dropped ones had. Prints one JSON line: time from the drop until
 every client holds every item committed after `since`, and whether any was lost or repeated.
 
-    /tmp/hub-bench/venv/bin/python scripts/reconnect-storm.py [--clients 10000] [--gap 200] [--live 50]
+    /tmp/hub-bench/venv/bin/python scripts/reconnect-storm.py [--clients 10000] [--gap 200] [--live 50] [--binary PATH]
 
 Needs a release build (make release) and ../shared/bench/setup.sh done once (its venv has
 asyncpg; its `wsclients` is the C client that holds the connections and counts markers).
@@ -35,9 +35,9 @@ WSCLIENTS = WORK / "bin" / "wsclients"
 BEFORE = 1_000_000
 
 
-def start_hub(folder, port):
+def start_hub(binary, folder, port):
     proc = subprocess.Popen(
-        [str(BINARY), "serve", "--no-engine", "--demo", "--listen", f"127.0.0.1:{port}", "--data-dir", str(folder / "pg"),
+        [str(binary), "serve", "--no-engine", "--demo", "--listen", f"127.0.0.1:{port}", "--data-dir", str(folder / "pg"),
          "--max-websockets-per-token", "0", "--max-connections-per-address", "0"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in proc.stdout:
@@ -95,7 +95,7 @@ async def main(args):
     folder = Path(tempfile.mkdtemp(prefix="chub-storm-", dir="/tmp"))
     folder.chmod(0o755)  # PostgreSQL runs as user postgres when this runs as root
     port = 7830
-    hub, token = start_hub(folder, port)
+    hub, token = start_hub(args.binary, folder, port)
     # Keeps the hub's output pipe drained so its logging never blocks it.
     drain = asyncio.get_running_loop().run_in_executor(None, lambda: [None for _ in hub.stdout])
     try:
@@ -159,6 +159,7 @@ if __name__ == "__main__":
     p.add_argument("--gap", type=int, default=200, help="items committed while nobody is connected")
     p.add_argument("--live", type=int, default=50, help="items committed while the clients come back")
     p.add_argument("--rate", type=int, default=50, help="items per second of the live phase")
+    p.add_argument("--binary", default=str(BINARY), help="the collection-hub build to measure (default: the release build)")
     if not WSCLIENTS.exists():
         sys.exit(f"{WSCLIENTS} missing: run ../shared/bench/setup.sh once")
     asyncio.run(main(p.parse_args()))
