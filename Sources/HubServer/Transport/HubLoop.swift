@@ -49,6 +49,8 @@ public final class HubLoop: @unchecked Sendable {
     /// Loop-thread scratch buffer (`lwsPre` + `scratchCapacity` bytes) reused by writes.
     let scratch: UnsafeMutableRawPointer
     let scratchCapacity: Int
+    /// Merged frames shared by the sessions whose queues hold the same frames.
+    let mergedFrames = MergedFrameCache()
 
     // Loop thread only.
     var nextSessionID: UInt64 = 0

@@ -42,7 +42,7 @@ public final class SharedFrame: @unchecked Sendable {
         }
     }
 
-    private init(count: Int, mergeableJSONArray: Bool, fill: (UnsafeMutableRawBufferPointer) -> Void) {
+    init(count: Int, mergeableJSONArray: Bool, fill: (UnsafeMutableRawBufferPointer) -> Void) {
         self.count = count
         storage = UnsafeMutableRawPointer.allocate(byteCount: lwsPre + max(count, 1), alignment: 16)
         storage.initializeMemory(as: UInt8.self, repeating: 0, count: lwsPre)

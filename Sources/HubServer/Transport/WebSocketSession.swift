@@ -175,19 +175,8 @@ public final class WebSocketSession {
                 taken += 1
             }
             if taken > 1 {
-                let out = (loop.scratch + lwsPre).assumingMemoryBound(to: UInt8.self)
-                var n = 0
-                out[n] = UInt8(ascii: "["); n += 1
-                var wroteAny = false
-                for frame in frames[head..<(head + taken)] where !frame.isEmptyArray {
-                    if wroteAny { out[n] = UInt8(ascii: ","); n += 1 }
-                    let interior = frame.count - 2
-                    (out + n).update(from: frame.payloadPointer + 1, count: interior)
-                    n += interior
-                    wroteAny = true
-                }
-                out[n] = UInt8(ascii: "]"); n += 1
-                written = lws_write(wsi, out, n, LWS_WRITE_TEXT)
+                let merged = loop.mergedFrames.merged(frames[head..<(head + taken)])
+                written = lws_write(wsi, merged.payloadPointer, merged.count, LWS_WRITE_TEXT)
             } else {
                 written = lws_write(wsi, first.payloadPointer, first.count, LWS_WRITE_TEXT)
             }
