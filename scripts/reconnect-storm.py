@@ -147,7 +147,8 @@ async def main(args):
         "live_produced_s": round(produced_at - dropped_at, 3), "drained_s": round(current_at - dropped_at, 3),
         "hub_cpu_s": round(cpu_after[0] - cpu_before[0], 2), "database_cpu_s": round(cpu_after[1] - cpu_before[1], 2),
         "complete": result["complete"], "expected_per_client": expect, "delivered": result["delivered"],
-        "missing": back[0] * expect - result["delivered"],  # of the clients that got back in "duplicates": result["dupes"],
+        # missing: of the clients that got back in
+        "missing": back[0] * expect - result["delivered"], "duplicates": result["dupes"],
         "repeated_from_before": result["outrange"], "timed_out": result.get("timed_out"), "client_cpu_s": result["cpu_s"],
     }, sort_keys=True))
 
