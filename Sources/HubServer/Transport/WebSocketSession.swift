@@ -94,8 +94,9 @@ public final class WebSocketSession {
 
     /// Writes `frame` at once when nothing is queued or pending: one send() instead of one
     /// send() plus a poll() round trip through WRITEABLE (answers to the client's own
-    /// messages; fan-out waves are queued so they merge). lws keeps whatever the kernel does not accept and says so through
-    /// `lws_partial_buffered` until it is flushed, so order is kept. Not
+    /// messages; fan-out waves are queued so they merge). lws keeps whatever the kernel does
+    /// not accept and says so through `lws_partial_buffered` until it is flushed, so order is
+    /// kept. Not
     /// `lws_send_pipe_choked`: it adds a poll() per client per wave (the largest user-space
     /// cost in a profile at full rate) to learn what the send() itself tells. Loop thread.
     private func writeDirectly(_ frame: SharedFrame) -> Bool {
