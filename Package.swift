@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "HubBench",
             dependencies: [
-                "HubCore", "HubStore", "HubClient",
+                "HubCore", "HubStore", "HubEngine", "HubClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
