@@ -10,8 +10,16 @@ import XCTest
 final class SharedSnapshotTests: XCTestCase {
     func testSubscribersAskingWhileAReadIsInFlightShareItAndMissNothing() throws {
         let h = try HubHarness()
-        let run = try h.makeRun()
-        try h.commitItems(run: run, count: 5)
+        // Written while no hub listens: a notification of them arriving late would be a wave
+        // that closes the question, and the test would depend on timing.
+        var made: UUID?
+        try h.restartHub(whileDown: {
+            made = try h.makeRun()
+            try h.commitItems(run: made!, count: 5)
+        })
+        let run = try XCTUnwrap(made)
+        XCTAssertTrue(waitUntil { ((try? httpGet(port: h.port, path: "/healthz")) ?? nil)?.contains("\"listen\":true") ?? false },
+                      "the restarted hub listens before anyone subscribes (one LISTEN epoch for all)")
         let topic = "run:" + run.uuidString.lowercased()
         let clients = try (0..<6).map { _ in EventCollector(try h.connect(token: h.tokenA)) }
         for c in clients { XCTAssertTrue(c.read { !$0.messages(ofType: "hello").isEmpty }) }
