@@ -159,9 +159,15 @@ final class FanOut: @unchecked Sendable {
                 client.session.close(code: CloseCode.slowConsumer, reason: CloseCode.slowConsumerReason)
             }
         }
-        metrics.subscriptions = core.runSubscriptions + orgSubscriptions
-        metrics.runSnapshotsShared = core.snapshotsShared
-        metrics.gapsFilled = core.gapsFilled
+    }
+
+    /// Loop thread: the counters, with those the core keeps, as /metrics and /healthz read them.
+    var counters: HubMetrics {
+        var m = metrics
+        m.subscriptions = core.runSubscriptions + orgSubscriptions
+        m.runSnapshotsShared = core.snapshotsShared
+        m.gapsFilled = core.gapsFilled
+        return m
     }
 
     func sendControl(_ text: String, to client: ClientState) {
@@ -173,6 +179,5 @@ final class FanOut: @unchecked Sendable {
     /// Org subscriptions open, kept beside the core's run subscriptions for /metrics.
     func orgSubscriptionsChanged(by delta: Int) {
         orgSubscriptions += delta
-        metrics.subscriptions = core.runSubscriptions + orgSubscriptions
     }
 }

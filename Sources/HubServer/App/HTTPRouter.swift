@@ -103,7 +103,7 @@ final class HTTPRouter: HTTPHandler {
     private func snapshots(takingStall: Bool, _ body: @escaping ([LoopSnapshot]) -> Void) {
         guard let fanOut, let loop else { return }
         func own() -> LoopSnapshot {
-            LoopSnapshot(metrics: fanOut.metrics, transport: loop.transportStats,
+            LoopSnapshot(metrics: fanOut.counters, transport: loop.transportStats,
                          loopStall: takingStall ? loop.takeLongestCallback() : .zero)
         }
         guard let peers else { return body([own()]) }

@@ -170,7 +170,7 @@ public final class Hub: @unchecked Sendable {
 
     /// Loop thread: this loop's counters.
     func localSnapshot(takingStall: Bool) -> LoopSnapshot {
-        LoopSnapshot(metrics: fanOut.metrics, transport: loop?.transportStats ?? TransportStats(),
+        LoopSnapshot(metrics: fanOut.counters, transport: loop?.transportStats ?? TransportStats(),
                      loopStall: takingStall ? loop?.takeLongestCallback() ?? .zero : .zero)
     }
 

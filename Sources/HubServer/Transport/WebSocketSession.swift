@@ -167,7 +167,7 @@ public final class WebSocketSession {
         var taken = 1
         var written: Int32
         if loop.config.mergeJSONArrayFrames && first.isMergeableJSONArray {
-            let maxBytes = min(loop.config.maxFrameBytes, loop.scratchCapacity)
+            let maxBytes = loop.config.maxFrameBytes
             var size = first.count
             while head + taken < frames.count {
                 let next = frames[head + taken]
