@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import HubCore
 
 /// A NOTIFY as received: channel, payload bytes and the sending backend.
 public struct PostgresNotification: Sendable {
@@ -37,6 +38,33 @@ extension PostgresConnection {
         // Results of a statement sent asynchronously are not expected on a LISTEN-only
         // connection, but must be drained or libpq keeps them buffered.
         while PQisBusy(conn) == 0, let result = PQgetResult(conn) { PQclear(result) }
+    }
+
+    /// One readable turn of an event loop: reads the socket and takes the notifications,
+    /// again while the kernel holds more, within `drain`. What was read before a failure
+    /// comes back with it (it was committed and must still go out).
+    public func readNotifications(within drain: ListenDrain) -> (notes: [PostgresNotification], failure: PostgresError?) {
+        var drain = drain
+        var notes: [PostgresNotification] = []
+        repeat {
+            do {
+                try consumeInput()
+            } catch {
+                return (notes, error as? PostgresError ?? PostgresError(code: .connectionLost, message: "\(error)"))
+            }
+            // Taken after each read: it frees libpq's buffer for the next one.
+            let taken = drainNotifications()
+            drain.took(payloadBytes: taken.reduce(0) { $0 + $1.payload.count })
+            notes += taken
+        } while drain.readsAgain(unreadBytes: unreadSocketBytes)
+        return (notes, nil)
+    }
+
+    /// Bytes the kernel holds on the socket that libpq has not read yet (0 when unknown).
+    public var unreadSocketBytes: Int {
+        var count: Int32 = 0
+        guard ioctl(PQsocket(conn), UInt(FIONREAD), &count) == 0 else { return 0 }
+        return Int(count)
     }
 
     /// Takes every notification libpq has parsed so far.

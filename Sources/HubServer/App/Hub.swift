@@ -83,7 +83,7 @@ public final class Hub: @unchecked Sendable {
         try loop.start()
         self.loop = loop
         let listener = NotificationListener(
-            conninfo: config.conninfo, loop: loop, logger: logger,
+            conninfo: config.conninfo, loop: loop, logger: logger, drain: .forFrames(of: config.maxFrameBytes),
             onNotifications: { [fanOut, authenticator] notes in
                 let credentials = notes.filter { $0.channel == CredentialChange.channel }
                 if !credentials.isEmpty { authenticator.apply(credentials) }

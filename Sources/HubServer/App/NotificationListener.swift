@@ -14,6 +14,8 @@ final class NotificationListener: @unchecked Sendable {
     private weak var loop: HubLoop?
     private let onNotifications: ([PostgresNotification]) -> Void
     private let onStateChange: (_ connected: Bool, _ reconnect: Bool) -> Void
+    /// How much one loop turn reads (a fresh copy per turn).
+    private let drainLimit: ListenDrain
     // Loop thread only.
     private var connection: PostgresConnection?
     /// Owns the dup of the libpq socket once adopted (the loop closes it).
@@ -23,12 +25,13 @@ final class NotificationListener: @unchecked Sendable {
     private var stopped = false
     private var rng = SystemRandomNumberGenerator()
 
-    init(conninfo: String, loop: HubLoop, logger: Logger,
+    init(conninfo: String, loop: HubLoop, logger: Logger, drain: ListenDrain,
          onNotifications: @escaping ([PostgresNotification]) -> Void,
          onStateChange: @escaping (_ connected: Bool, _ reconnect: Bool) -> Void) {
         self.conninfo = conninfo
         self.loop = loop
         self.logger = logger
+        self.drainLimit = drain
         self.onNotifications = onNotifications
         self.onStateChange = onStateChange
     }
@@ -89,17 +92,14 @@ final class NotificationListener: @unchecked Sendable {
         }
     }
 
-    /// Loop thread: drain libpq after every read.
+    /// Loop thread: reads what the socket holds, within one turn's drain (`ListenDrain`),
+    /// and hands it over as one batch: one wave, and one frame per client, per turn.
     private func readable() {
         guard let connection else { return }
-        do {
-            try connection.consumeInput()
-        } catch {
-            lost("\(error)")
-            return
-        }
-        let notes = connection.drainNotifications()
+        let (notes, failure) = connection.readNotifications(within: drainLimit)
+        // What was read before a failure was committed: it goes out before the outage is told.
         if !notes.isEmpty { onNotifications(notes) }
+        if let failure { lost("\(failure)") }
     }
 
     private func lost(_ why: String) {
