@@ -19,7 +19,8 @@ public struct ListenDrain: Sendable, Equatable {
     }
 
     /// The drain for a hub whose frames are at most `maxFrameBytes`: half of it, so a
-    /// turn's wave plus the run state it carries stays under the frame limit.
+    /// turn's wave (its payloads, plus at most one more read) stays under the frame limit
+    /// at the default limit of 256 KiB.
     public static func forFrames(of maxFrameBytes: Int) -> ListenDrain {
         ListenDrain(maxBytes: maxFrameBytes / 2)
     }

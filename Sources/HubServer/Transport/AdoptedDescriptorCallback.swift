@@ -7,7 +7,7 @@ import Foundation
 let lwsAdoptedDescriptorCallback: @convention(c) (
     OpaquePointer?, lws_callback_reasons, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int
 ) -> Int32 = { wsi, reason, _, input, length in
-    guard let wsi, let loop = HubLoop.owning(wsi) else { return 0 }
+    guard !isPollBookkeeping(reason), let wsi, let loop = HubLoop.owning(wsi) else { return 0 }
     return loop.dispatch(.adoptedDescriptor, wsi: wsi, reason: reason, input: input, length: length)
 }
 

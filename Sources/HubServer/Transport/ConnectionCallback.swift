@@ -8,7 +8,7 @@ import Foundation
 let lwsConnectionCallback: @convention(c) (
     OpaquePointer?, lws_callback_reasons, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int
 ) -> Int32 = { wsi, reason, _, input, length in
-    guard let wsi, let loop = HubLoop.owning(wsi) else { return 0 }
+    guard !isPollBookkeeping(reason), let wsi, let loop = HubLoop.owning(wsi) else { return 0 }
     return loop.dispatch(.connection, wsi: wsi, reason: reason, input: input, length: length)
 }
 

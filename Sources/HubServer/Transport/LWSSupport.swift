@@ -4,6 +4,21 @@ import Foundation
 
 // Internal lws helpers of the server loop (the ones the client loop shares are in HubLWS).
 
+/// lws's own pollfd bookkeeping (lock, unlock, change mode, add, delete), sent to protocol 0
+/// around every POLLOUT change: six per client per wave. The loop keeps no poll table of its
+/// own, so these return before the loop lookup, dispatch and stall timing (the kit's c_hub
+/// sends them to lws's dummy callback for the same reason).
+@inline(__always)
+func isPollBookkeeping(_ reason: lws_callback_reasons) -> Bool {
+    switch reason {
+    case LWS_CALLBACK_LOCK_POLL, LWS_CALLBACK_UNLOCK_POLL, LWS_CALLBACK_CHANGE_MODE_POLL_FD,
+         LWS_CALLBACK_ADD_POLL_FD, LWS_CALLBACK_DEL_POLL_FD:
+        return true
+    default:
+        return false
+    }
+}
+
 // MARK: - Request header access (loop thread, inside an lws callback, while the ah is attached)
 
 enum LWSHeaders {
