@@ -14,6 +14,16 @@ public struct PostgresNotification: Sendable {
     public var payloadString: String { String(decoding: payload, as: UTF8.self) }
 }
 
+/// What one readable turn took off the LISTEN socket.
+public struct ListenTurn: Sendable {
+    public var notes: [PostgresNotification] = []
+    /// The connection failed after `notes` were read.
+    public var failure: PostgresError?
+    /// The turn stopped at its drain's bound with more on the socket: the loop's intake,
+    /// not PostgreSQL, set the pace of this turn.
+    public var leftWaiting = false
+}
+
 extension PostgresConnection {
     /// The channel every trigger notifies on (migration 004).
     public static let notifyChannel = "collection_hub"
@@ -43,21 +53,26 @@ extension PostgresConnection {
     /// One readable turn of an event loop: reads the socket and takes the notifications,
     /// again while the kernel holds more, within `drain`. What was read before a failure
     /// comes back with it (it was committed and must still go out).
-    public func readNotifications(within drain: ListenDrain) -> (notes: [PostgresNotification], failure: PostgresError?) {
+    public func readNotifications(within drain: ListenDrain) -> ListenTurn {
         var drain = drain
-        var notes: [PostgresNotification] = []
-        repeat {
+        var turn = ListenTurn()
+        while true {
             do {
                 try consumeInput()
             } catch {
-                return (notes, error as? PostgresError ?? PostgresError(code: .connectionLost, message: "\(error)"))
+                turn.failure = error as? PostgresError ?? PostgresError(code: .connectionLost, message: "\(error)")
+                return turn
             }
             // Taken after each read: it frees libpq's buffer for the next one.
             let taken = drainNotifications()
             drain.took(payloadBytes: taken.reduce(0) { $0 + $1.payload.count })
-            notes += taken
-        } while drain.readsAgain(unreadBytes: unreadSocketBytes)
-        return (notes, nil)
+            turn.notes += taken
+            let unread = unreadSocketBytes
+            guard drain.readsAgain(unreadBytes: unread) else {
+                turn.leftWaiting = unread > 0
+                return turn
+            }
+        }
     }
 
     /// Bytes the kernel holds on the socket that libpq has not read yet (0 when unknown).

@@ -64,6 +64,31 @@ final class HubFanOutTests: XCTestCase {
         XCTAssertEqual(c.itemSeqs, Array(1...700))
     }
 
+    /// 200 statements committed together reach the hub as one burst, far more than a turn of
+    /// a hub with a 512-byte drain (frames of 1 KiB) takes: the rest waits on the socket for
+    /// the next turns, each counted, and the client still gets every item once, in order.
+    func testABurstLargerThanATurnArrivesWholeOverSeveralTurns() throws {
+        let h = try HubHarness { $0.maxFrameBytes = 1024 }
+        let run = try h.makeRun()
+        let c = EventCollector(try h.connect(token: h.tokenA))
+        c.client.send("{\"type\":\"subscribe\",\"topic\":\"run:\(run.uuidString.lowercased())\"}")
+        XCTAssertTrue(c.read { !$0.messages(ofType: "snapshot").isEmpty })
+        try h.pool.withTransaction { conn in
+            for statement in 0..<200 {
+                try conn.query("""
+                    INSERT INTO collection_items (run_id, item_type, external_id, status, data, cost_cents)
+                    SELECT $1, 'amazon_product', 'B' || g, 'completed', jsonb_build_object('title', 'Product ' || g), 1
+                    FROM generate_series($2::int, $3::int) g
+                    """, [run, statement * 5 + 1, statement * 5 + 5])
+            }
+        }
+        XCTAssertTrue(c.read { $0.itemSeqs.count >= 1000 }, "got \(c.itemSeqs.count)")
+        XCTAssertEqual(c.itemSeqs, Array(1...1000))
+        let metrics = try XCTUnwrap(httpGet(port: h.port, path: "/metrics"))
+        let bounded = metrics.split(separator: "\n").first { $0.hasPrefix("hub_listen_turns_left_waiting_total ") }
+        XCTAssertGreaterThan(Int(bounded?.split(separator: " ").last ?? "") ?? 0, 0, metrics)
+    }
+
     func testDroppedListenConnectionLosesNothing() throws {
         let h = try HubHarness()
         let run = try h.makeRun()
@@ -188,6 +213,7 @@ final class HubFanOutTests: XCTestCase {
         XCTAssertTrue(health.contains("\"listen\":true"), health)
         let metrics = try XCTUnwrap(httpGet(port: h.port, path: "/metrics"))
         XCTAssertTrue(metrics.contains("hub_listen_reconnects_total 0"), metrics)
+        XCTAssertTrue(metrics.contains("hub_listen_turns_left_waiting_total 0"), metrics)
         XCTAssertTrue(metrics.contains("hub_pg_notification_queue_usage"), metrics)
     }
 }

@@ -30,6 +30,7 @@ final class ListenDrainReadTests: XCTestCase {
         let smallBytes = small.notes.reduce(0) { $0 + $1.payload.count }
         XCTAssertGreaterThanOrEqual(smallBytes, 16 * 1024, "a turn stops at its drain, not at libpq's first read")
         XCTAssertLessThan(smallBytes, waiting, "a bounded turn left the rest for the next turn")
+        XCTAssertTrue(small.leftWaiting)
 
         // An unbounded turn takes what the socket held when it began (less one message in flight).
         let before = try waitForUnread(atLeast: 32 * 1024, on: listener)
@@ -37,6 +38,7 @@ final class ListenDrainReadTests: XCTestCase {
         XCTAssertNil(large.failure)
         let largeBytes = large.notes.reduce(0) { $0 + $1.payload.count }
         XCTAssertGreaterThanOrEqual(largeBytes, before - payloadBytes - 64, "one turn read everything waiting")
+        XCTAssertFalse(large.leftWaiting, "an unbounded turn ends only when the socket is empty")
 
         var all = small.notes + large.notes
         let deadline = ContinuousClock.now + .seconds(30)

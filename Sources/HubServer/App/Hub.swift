@@ -84,7 +84,8 @@ public final class Hub: @unchecked Sendable {
         self.loop = loop
         let listener = NotificationListener(
             conninfo: config.conninfo, loop: loop, logger: logger, drain: .forFrames(of: config.maxFrameBytes),
-            onNotifications: { [fanOut, authenticator] notes in
+            onNotifications: { [fanOut, authenticator] notes, leftWaiting in
+                if leftWaiting { fanOut.metrics.listenTurnsLeftWaiting += 1 }
                 let credentials = notes.filter { $0.channel == CredentialChange.channel }
                 if !credentials.isEmpty { authenticator.apply(credentials) }
                 let items = credentials.isEmpty ? notes : notes.filter { $0.channel != CredentialChange.channel }

@@ -15,6 +15,8 @@ struct HubMetrics {
     /// Bytes the last slow client held (queued + buffered + held) when it was closed.
     var slowClientBytesAtClose = 0
     var listenReconnects = 0
+    /// LISTEN reads that stopped at the turn's drain with more on the socket.
+    var listenTurnsLeftWaiting = 0
     var backfills = 0
     /// Subscribers answered by a first read another subscriber asked for (org topics; run
     /// topics count in the core).
@@ -56,6 +58,8 @@ struct HubMetrics {
         metric("hub_slow_clients_closed_total", "counter", "Clients closed for not reading.", "\(slowClientsClosed)")
         metric("hub_slow_client_bytes_at_close", "gauge", "Bytes the last slow client held (queued, buffered, held) when closed.", "\(slowClientBytesAtClose)")
         metric("hub_listen_reconnects_total", "counter", "LISTEN connection re-establishments.", "\(listenReconnects)")
+        metric("hub_listen_turns_left_waiting_total", "counter",
+               "LISTEN reads that stopped at the turn's bound with more on the socket (the hub's intake set the pace).", "\(listenTurnsLeftWaiting)")
         metric("hub_backfills_total", "counter", "Reads of missed items from the tables.", "\(backfills)")
         metric("hub_snapshot_reads_shared_total", "counter", "Subscribers answered by a first read another subscriber asked for.",
                "\(snapshotsShared + runSnapshotsShared)")

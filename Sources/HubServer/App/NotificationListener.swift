@@ -12,7 +12,8 @@ final class NotificationListener: @unchecked Sendable {
     private let conninfo: String
     private let logger: Logger
     private weak var loop: HubLoop?
-    private let onNotifications: ([PostgresNotification]) -> Void
+    /// A turn's notifications, and whether it stopped at its drain with more waiting.
+    private let onNotifications: (_ notes: [PostgresNotification], _ leftWaiting: Bool) -> Void
     private let onStateChange: (_ connected: Bool, _ reconnect: Bool) -> Void
     /// How much one loop turn reads (a fresh copy per turn).
     private let drainLimit: ListenDrain
@@ -26,7 +27,7 @@ final class NotificationListener: @unchecked Sendable {
     private var rng = SystemRandomNumberGenerator()
 
     init(conninfo: String, loop: HubLoop, logger: Logger, drain: ListenDrain,
-         onNotifications: @escaping ([PostgresNotification]) -> Void,
+         onNotifications: @escaping (_ notes: [PostgresNotification], _ leftWaiting: Bool) -> Void,
          onStateChange: @escaping (_ connected: Bool, _ reconnect: Bool) -> Void) {
         self.conninfo = conninfo
         self.loop = loop
@@ -96,10 +97,10 @@ final class NotificationListener: @unchecked Sendable {
     /// and hands it over as one batch: one wave, and one frame per client, per turn.
     private func readable() {
         guard let connection else { return }
-        let (notes, failure) = connection.readNotifications(within: drainLimit)
+        let turn = connection.readNotifications(within: drainLimit)
         // What was read before a failure was committed: it goes out before the outage is told.
-        if !notes.isEmpty { onNotifications(notes) }
-        if let failure { lost("\(failure)") }
+        if !turn.notes.isEmpty || turn.leftWaiting { onNotifications(turn.notes, turn.leftWaiting) }
+        if let failure = turn.failure { lost("\(failure)") }
     }
 
     private func lost(_ why: String) {
