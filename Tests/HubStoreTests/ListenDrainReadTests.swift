@@ -37,7 +37,11 @@ final class ListenDrainReadTests: XCTestCase {
         let large = listener.readNotifications(within: ListenDrain(maxBytes: 1 << 30))
         XCTAssertNil(large.failure)
         let largeBytes = large.notes.reduce(0) { $0 + $1.payload.count }
-        XCTAssertGreaterThanOrEqual(largeBytes, before - payloadBytes - 64, "one turn read everything waiting")
+        // Socket bytes are payloads plus about 20 bytes of protocol each (under 2 %), and the
+        // last message may still be arriving when the socket runs dry.
+        let slack = before / 50 + 2 * (payloadBytes + 64)
+        XCTAssertGreaterThanOrEqual(largeBytes + slack, before, "one turn read everything waiting")
+        XCTAssertGreaterThan(largeBytes, 16 * 1024, "more than libpq's one buffer")
         XCTAssertFalse(large.leftWaiting, "an unbounded turn ends only when the socket is empty")
 
         var all = small.notes + large.notes
