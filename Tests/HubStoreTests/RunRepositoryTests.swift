@@ -1,6 +1,7 @@
 import Foundation
 import HubCore
 import HubStore
+import HubTestSupport
 import XCTest
 
 final class RunRepositoryTests: XCTestCase {
@@ -102,6 +103,37 @@ final class RunRepositoryTests: XCTestCase {
         }
     }
 
+    /// The race CI met: the scheduler starts a pending run while an admin cancels it. The
+    /// admin's cancel is valid against either state, so it must wait and win, never answer 409.
+    func testACommandRacingAConcurrentStartWaitsAndAppliesToTheStartedRun() throws {
+        for command in [RunCommand.cancel, .pause(.admin)] {
+            let f = try StoreFixture()
+            let run = try f.newRun()
+            let outcome = TransitionOutcome()
+            let (pool, runs, org) = (f.pool, f.runs, f.orgA.id)
+            try f.pool.withTransaction { starter in
+                try starter.query("""
+                    UPDATE collection_runs SET status = 'running', lease_owner = 'e', lease_token = 1,
+                        lease_expires_at = now() + interval '1 hour' WHERE id = $1
+                    """, [run.id])
+                DispatchQueue.global().async {
+                    outcome.set(Result { try pool.withTransaction { try runs.runTransition(orgID: org, runID: run.id, command: command, on: $0) } })
+                }
+                // The start commits only once the command is queued behind it on the row.
+                XCTAssertTrue(waitUntil(timeout: 20) {
+                    (try? f.count("""
+                        SELECT count(*)::int AS n FROM pg_stat_activity
+                        WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0
+                        """)) ?? 0 > 0
+                }, "the \(command) never waited for the start")
+            }
+            XCTAssertTrue(waitUntil(timeout: 20) { outcome.value != nil })
+            let applied = try XCTUnwrap(outcome.value).get()
+            XCTAssertEqual(applied.state, try RunLifecycle.apply(command, to: RunState(status: .running)).to, "\(command)")
+            XCTAssertEqual(try f.runs.runGet(orgID: f.orgA.id, runID: run.id)?.state, applied.state)
+        }
+    }
+
     func testCountsAreLiveRunsOfOneOrg() throws {
         let f = try StoreFixture()
         for status in ["pending", "pending", "running", "paused", "completed", "failed", "cancelled"] {
@@ -116,4 +148,12 @@ final class RunRepositoryTests: XCTestCase {
         let none = try f.runs.runCounts(orgID: UUID())
         XCTAssertEqual([none.running, none.pending, none.paused], [0, 0, 0])
     }
+}
+
+/// The result of a transition run on another thread.
+final class TransitionOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<RunRecord, Error>?
+    func set(_ r: Result<RunRecord, Error>) { lock.withLock { result = r } }
+    var value: Result<RunRecord, Error>? { lock.withLock { result } }
 }

@@ -54,7 +54,11 @@ public struct RunRepository: Sendable {
     /// Applies an admin or engine command with the state machine, guarded in SQL so two
     /// writers cannot both succeed. Returns the updated run.
     public func runTransition(orgID: UUID, runID: UUID, command: RunCommand, on c: PostgresConnection) throws -> RunRecord {
-        guard let current = try runGet(orgID: orgID, runID: runID, on: c) else { throw StoreError.notFound("no such run") }
+        // Locking the row waits out a writer already moving it (the scheduler starting a
+        // pending run, the executor pausing one) and then decides against what it committed,
+        // so an admin's command never loses a race it should win.
+        let locked = "SELECT \(RunRecord.columns) FROM collection_runs WHERE id = $1 AND org_id = $2 FOR UPDATE"
+        guard let current = try c.query(locked, [runID, orgID]).first.map(RunRecord.init) else { throw StoreError.notFound("no such run") }
         let transition = try RunLifecycle.apply(command, to: current.state)
         let to = transition.to
         // Resumed and cancelled runs drop their lease: any scheduler may pick a resumed run
