@@ -29,8 +29,11 @@ public struct ClientQueue: Sendable, Equatable {
     /// frame: one wave bigger than the bound (a busy moment merges many events) says
     /// nothing about whether the client reads.
     public func admits(_ count: Int, queued: Int, bound: Int) -> Bool {
-        let holding = bytesHeld(queued: queued)
-        return holding == 0 || holding + count <= bound
+        glance.admits(count, queued: queued, bound: bound)
+    }
+
+    var glance: ClientGlance {
+        ClientGlance(closed: closed, isHolding: isHolding, bufferedBytes: bufferedBytes, heldBytes: heldBytes)
     }
 
     mutating func hold(key: String, _ event: [UInt8]) {
@@ -61,5 +64,26 @@ public struct ClientQueue: Sendable, Equatable {
     mutating func close() {
         closed = true
         _ = takeHeld()
+    }
+}
+
+/// The numbers of a `ClientQueue` the fan-out's fast path decides by, read without copying
+/// the queue's collections.
+struct ClientGlance {
+    var closed: Bool
+    var isHolding: Bool
+    var bufferedBytes: Int
+    var heldBytes: Int
+
+    /// See `ClientQueue.admits`.
+    func admits(_ count: Int, queued: Int, bound: Int) -> Bool {
+        let holding = queued + bufferedBytes + heldBytes
+        return holding == 0 || holding + count <= bound
+    }
+}
+
+extension ClientTable where Value == ClientQueue {
+    func glance(_ id: FeedClientID) -> ClientGlance? {
+        peek(id) { $0.glance }
     }
 }

@@ -9,7 +9,7 @@ import Foundation
 public struct FanOutCore: Sendable {
     public let limits: FeedLimits
     public internal(set) var feeds: [String: RunFeed] = [:]
-    public internal(set) var clients: [FeedClientID: ClientQueue] = [:]
+    public internal(set) var clients = ClientTable<ClientQueue>()
     /// Bumped each time LISTEN comes up: a read that began under another epoch, or before
     /// LISTEN was up, may have missed notifications.
     public internal(set) var listenEpoch = 0
@@ -43,7 +43,7 @@ public struct FanOutCore: Sendable {
     /// not include them until the shell has performed them).
     struct Batch {
         var actions: [FeedAction] = []
-        var pending: [FeedClientID: Int] = [:]
+        var pending = ClientTable<Int>()
         let depth: QueueDepth
         func queued(_ client: FeedClientID) -> Int { depth(client) + pending[client, default: 0] }
     }
@@ -164,11 +164,13 @@ public struct FanOutCore: Sendable {
         var shared: FeedFrame?
         let eventCount = (wave.hasItems ? Int(wave.hi - wave.lo + 1) : 0) + wave.extras.count
         var others: [FeedClientID] = []
+        b.actions.reserveCapacity(b.actions.count + cursors.count)
+        b.pending.reserveSlots(like: clients)
         var i = cursors.startIndex
         while i != cursors.endIndex {
             defer { i = cursors.index(after: i) }
             let client = cursors.keys[i]
-            guard let queue = clients[client], !queue.closed else { continue }
+            guard let queue = clients.glance(client), !queue.closed else { continue }
             let queued = b.queued(client)
             // The fast path: a live client right before the wave gets the same bytes as
             // every other client there. Everyone else is decided one by one below.

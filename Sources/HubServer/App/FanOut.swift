@@ -19,7 +19,7 @@ final class FanOut: @unchecked Sendable {
     /// Run topics, client cursors and queues, as values.
     var core: FanOutCore
     /// Clients that subscribed to something, by the core's id.
-    var clients: [FeedClientID: ClientState] = [:]
+    var clients = ClientTable<ClientState>()
     var orgTopics: [String: OrgTopic] = [:]
     private var dirtyOrgs: [OrgTopic] = []
     private var orgSubscriptions = 0

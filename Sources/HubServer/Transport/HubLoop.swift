@@ -53,7 +53,8 @@ public final class HubLoop: @unchecked Sendable {
     let mergedFrames = MergedFrameCache()
 
     // Loop thread only.
-    var nextSessionID: UInt64 = 0
+    /// Session ids: slots reused once a session ends, so the fan-out finds a client by index.
+    var sessionIDs = ClientSlots()
     var nextTransactionID: UInt64 = 0
     /// Established WebSocket sessions by id.
     var sessions: [UInt64: WebSocketSession] = [:]

@@ -1,5 +1,6 @@
 import CLibWebSockets
 import Foundation
+import HubCore
 
 /// The WebSocket server: one `switch reason` over the upgrade and WebSocket callbacks of
 /// an accepted connection. Per-session state: `Connection.webSocket` (a `WebSocketSession`).
@@ -71,8 +72,7 @@ extension HubLoop {
         case .accept(let userInfo):
             owner.http?.detach()
             owner.http = nil
-            nextSessionID += 1
-            owner.webSocket = WebSocketSession(id: nextSessionID, loop: self, wsi: wsi, userInfo: userInfo, request: request)
+            owner.webSocket = WebSocketSession(id: sessionIDs.take(), loop: self, wsi: wsi, userInfo: userInfo, request: request)
             return 0
         }
     }
@@ -97,5 +97,8 @@ extension HubLoop {
         if session.markClosed() {
             webSocketHandler?.didClose(session)
         }
+        // After didClose: nothing holds this id any more but reads and timers in flight,
+        // and the slot's next id differs from it in its generation.
+        sessionIDs.giveBack(session.id)
     }
 }
