@@ -94,12 +94,6 @@ public struct ClientTable<Value> {
         return old
     }
 
-    /// Makes room for the slots `other` uses, so a batch that touches each of its clients
-    /// grows its arrays once.
-    public mutating func reserveSlots<Other>(like other: ClientTable<Other>) {
-        if let last = other.ids.indices.last { grow(to: last) }
-    }
-
     /// Reads part of a value where it lies, without copying the whole value out (the fan-out
     /// reads a few numbers of each client's queue per wave).
     @inline(__always)

@@ -11,7 +11,7 @@ extension FanOutCore {
             return closeSlow(client, adding: count, &b)
         }
         b.actions.append(.send(client, frame, events: events))
-        b.pending[client, default: 0] += count
+        b.add(count, for: client)
     }
 
     /// Keeps a wave for a subscription whose table read is in flight; counted against the

@@ -19,6 +19,8 @@ public struct FanOutCore: Sendable {
     var dirtyRuns: [String] = []
     var holding: Set<FeedClientID> = []
     var releaseScheduled = false
+    /// The pending table between batches (see `run`).
+    var spareTable = ClientTable<Int>()
     var nextTicket = 0
     /// Topic keys by run id, so answers and timers find their topic without reformatting the id.
     var runKeys: [UUID: String] = [:]
@@ -43,14 +45,24 @@ public struct FanOutCore: Sendable {
     /// not include them until the shell has performed them).
     struct Batch {
         var actions: [FeedAction] = []
-        var pending = ClientTable<Int>()
+        var pending: ClientTable<Int>
+        var touched: [FeedClientID] = []
         let depth: QueueDepth
         func queued(_ client: FeedClientID) -> Int { depth(client) + pending[client, default: 0] }
+        mutating func add(_ bytes: Int, for client: FeedClientID) {
+            if pending[client] == nil { touched.append(client) }
+            pending[client, default: 0] += bytes
+        }
     }
 
     mutating func run(_ depth: @escaping QueueDepth, _ body: (inout FanOutCore, inout Batch) -> Void) -> [FeedAction] {
-        var batch = Batch(depth: depth)
+        // The pending table's arrays span the highest slot in use: kept between batches and
+        // cleared entry by entry, so a batch costs what it touches, not the slots there are.
+        var batch = Batch(pending: spareTable, depth: depth)
+        spareTable = ClientTable()
         body(&self, &batch)
+        for client in batch.touched { batch.pending[client] = nil }
+        spareTable = batch.pending
         return batch.actions
     }
 
@@ -165,7 +177,6 @@ public struct FanOutCore: Sendable {
         let eventCount = (wave.hasItems ? Int(wave.hi - wave.lo + 1) : 0) + wave.extras.count
         var others: [FeedClientID] = []
         b.actions.reserveCapacity(b.actions.count + cursors.count)
-        b.pending.reserveSlots(like: clients)
         var i = cursors.startIndex
         while i != cursors.endIndex {
             defer { i = cursors.index(after: i) }
@@ -186,7 +197,7 @@ public struct FanOutCore: Sendable {
             }
             if wave.hasItems { cursors.values[i].cursor.advance(to: wave.hi) }
             b.actions.append(.send(client, shared!, events: eventCount))
-            b.pending[client, default: 0] += shared!.bytes.count
+            b.add(shared!.bytes.count, for: client)
         }
         feeds[key]!.cursors = cursors
         for client in others { deliver(wave, key, to: client, state: state, shared: &shared, events: eventCount, &b) }
